@@ -1,0 +1,105 @@
+// The certificate authority: root, per-cluster intermediates, workload certificates, bundles.
+// Every state change runs in one transaction together with its audit event and a fresh signed
+// tree head, so a crash leaves either the old state or the new, never one without the other.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ca/clock.h"
+#include "ca/key_vault.h"
+#include "ca/model.h"
+#include "ca/repository.h"
+#include "pki/certificate.h"
+
+namespace meshtrust::ca {
+
+struct InitOptions {
+  std::string profile = "default";
+  std::optional<std::string> key_algorithm;
+  std::string org = "Istio";
+  std::string cn = "Root CA";
+  std::optional<int> days;
+  std::optional<std::string> import_cert_pem, import_key_pem;  // both or neither
+  KekSettings::Mode kek_mode = KekSettings::Mode::File;
+  std::string kek_secret;  // passphrase, or the key file's contents
+  std::string trust_domain = "cluster.local";
+};
+
+struct IssueOptions {
+  std::optional<std::string> profile, key_algorithm;
+  std::optional<int> days;
+};
+
+// The files of a cluster's cacerts bundle, in istiod's layout.
+struct Bundle {
+  std::string cluster;
+  std::string serial, fingerprint_sha256;
+  std::string ca_cert, cert_chain, root_cert;
+  std::string ca_key;  // unencrypted PKCS#8 PEM; empty when the cluster holds its own key
+};
+
+struct WorkloadRequest {
+  std::string ns, cluster, service_account = "default";
+  std::optional<int> days;
+  std::optional<std::string> trust_domain;
+};
+
+struct WorkloadBundle {
+  std::string serial;
+  std::string cert, key, chain, root_cert;
+};
+
+struct ClusterStatus {
+  ClusterRecord cluster;
+  std::optional<CertificateRecord> intermediate;
+};
+
+struct StatusReport {
+  CertificateRecord root;
+  std::vector<ClusterStatus> clusters;
+  std::int64_t now = 0;  // unix seconds, for "days left"
+};
+
+// Called on the calling thread after each issued certificate is durably committed.
+using IssueProgress = std::function<void(size_t done, size_t total, const CertificateRecord& issued)>;
+
+class Authority {
+ public:
+  Authority(Store& store, const Clock& clock, KekSecretSource kek_source);
+  ~Authority();
+  Authority(const Authority&) = delete;
+  Authority& operator=(const Authority&) = delete;
+
+  bool initialized();
+  CertificateRecord init(const std::string& actor, const InitOptions& options);
+
+  ClusterRecord add_cluster(const std::string& actor, const ClusterRecord& spec);
+  void remove_cluster(const std::string& actor, const std::string& name);
+  std::vector<ClusterRecord> clusters();
+  ClusterRecord cluster(const std::string& name);
+
+  // Issues centrally keyed intermediates for `names` in parallel; all names are validated
+  // before any work starts.
+  std::vector<CertificateRecord> issue(const std::string& actor, const std::vector<std::string>& names,
+                                       const IssueOptions& options, const IssueProgress& progress = {});
+  // Signs a cluster-generated CSR: only its public key is used; no key is stored.
+  CertificateRecord issue_from_csr(const std::string& actor, const std::string& name, const std::string& csr_pem,
+                                   const IssueOptions& options);
+
+  // Releases the bundles (keys included) of `names`; the release is an audit event.
+  std::vector<Bundle> export_bundles(const std::string& actor, const std::vector<std::string>& names);
+  WorkloadBundle issue_workload(const std::string& actor, const WorkloadRequest& request);
+
+  std::vector<CertificateRecord> certificates(const CertificateFilter& filter);
+  std::string root_pem();
+  StatusReport status();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace meshtrust::ca

@@ -1,0 +1,104 @@
+// Plain records the authority stores and returns. No behaviour, no library types beyond pki's.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ca/clock.h"
+#include "pki/encoding.h"
+
+namespace meshtrust::ca {
+
+enum class CertKind { Root, Intermediate, Workload };
+enum class CertStatus { Active, Superseded, Revoked };
+
+std::string to_string(CertKind k);
+std::string to_string(CertStatus s);
+CertKind cert_kind_from(const std::string& s);
+CertStatus cert_status_from(const std::string& s);
+
+struct CertificateRecord {
+  std::string serial;  // lowercase hex
+  CertKind kind = CertKind::Intermediate;
+  std::optional<std::string> cluster;
+  std::string subject;
+  std::string issuer_serial;  // empty for roots
+  std::int64_t not_before = 0;  // unix seconds
+  std::int64_t not_after = 0;
+  std::string fingerprint_sha256;
+  std::string profile;
+  std::string key_algorithm;
+  std::optional<std::string> key_id;  // absent when the key is held elsewhere (CSR, workload)
+  bool from_csr = false;
+  CertStatus status = CertStatus::Active;
+  std::int64_t issued_at_ms = 0;
+  pki::Bytes der;
+};
+
+struct CertificateFilter {
+  std::optional<std::string> cluster;
+  std::optional<CertKind> kind;
+  std::optional<CertStatus> status;
+  std::optional<std::int64_t> not_after_before;  // unix seconds
+};
+
+// A private key, sealed under the key-encryption key. `sealed` is never plaintext.
+struct SealedKey {
+  std::string id;
+  std::string algorithm;
+  pki::Bytes sealed;
+};
+
+struct ClusterRecord {
+  std::string name;
+  std::string ns = "istio-system";
+  std::string secret_name = "cacerts";
+  std::int64_t created_at_ms = 0;
+  std::optional<std::string> current_serial;  // the intermediate the cluster should run
+};
+
+// How the key-encryption key is obtained; stored at init, read before every unlock.
+struct KekSettings {
+  enum class Mode { Passphrase, File };
+  Mode mode = Mode::File;
+  pki::Bytes salt;  // scrypt salt (passphrase mode)
+  std::uint64_t scrypt_n = 0;
+  std::uint32_t scrypt_r = 0, scrypt_p = 0;
+  pki::Bytes check;  // a known plaintext sealed under the KEK: tells a wrong passphrase from damage
+};
+
+struct CaSettings {
+  std::string root_serial;
+  std::string default_profile;
+  std::string audit_key_id;
+  std::string trust_domain = "cluster.local";
+};
+
+// One audit event as stored: its leaf bytes (canonical JSON) are what is hashed.
+struct AuditRecord {
+  std::uint64_t index = 0;
+  std::int64_t time_ms = 0;
+  std::string actor, action;
+  std::optional<std::string> cluster, serial;
+  std::string outcome;
+  std::string leaf;  // canonical JSON, exactly as hashed
+  pki::Bytes leaf_hash;
+};
+
+struct AuditFilter {
+  std::optional<std::int64_t> since_ms, until_ms;
+  std::optional<std::string> actor, action, cluster, serial, outcome;
+  std::uint64_t after_index = 0;  // cursor: events with index >= after_index
+  std::uint32_t limit = 100;
+};
+
+struct TreeHead {
+  std::uint64_t tree_size = 0;
+  pki::Bytes root_hash;
+  std::int64_t timestamp_ms = 0;
+  pki::Bytes signature;  // DER ECDSA over the signed-tree-head text
+};
+
+}  // namespace meshtrust::ca

@@ -1,0 +1,86 @@
+// The storage the authority needs, as interfaces it owns. storage/ implements them on SQLite;
+// tests may implement them in memory. All access happens inside a Transaction: a unit of
+// work that commits whole or not at all, so a change and its audit event land together.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ca/model.h"
+
+namespace meshtrust::ca {
+
+class CertificateRepository {
+ public:
+  virtual ~CertificateRepository() = default;
+  virtual void insert(const CertificateRecord& rec) = 0;
+  virtual std::optional<CertificateRecord> find(const std::string& serial) = 0;
+  virtual std::vector<CertificateRecord> list(const CertificateFilter& filter) = 0;
+  virtual void set_status(const std::string& serial, CertStatus status) = 0;
+};
+
+class KeyRepository {
+ public:
+  virtual ~KeyRepository() = default;
+  virtual void insert(const SealedKey& key) = 0;
+  virtual std::optional<SealedKey> find(const std::string& id) = 0;
+};
+
+class ClusterRepository {
+ public:
+  virtual ~ClusterRepository() = default;
+  virtual void insert(const ClusterRecord& c) = 0;
+  virtual std::optional<ClusterRecord> find(const std::string& name) = 0;
+  virtual std::vector<ClusterRecord> list() = 0;
+  virtual void remove(const std::string& name) = 0;
+  virtual void set_current_serial(const std::string& name, const std::optional<std::string>& serial) = 0;
+};
+
+class SettingsRepository {
+ public:
+  virtual ~SettingsRepository() = default;
+  virtual std::optional<KekSettings> kek() = 0;
+  virtual void put_kek(const KekSettings& s) = 0;
+  virtual std::optional<CaSettings> ca() = 0;
+  virtual void put_ca(const CaSettings& s) = 0;
+};
+
+// The audit log's persistence: leaves, cached complete-subtree hashes and signed heads.
+class AuditRepository {
+ public:
+  virtual ~AuditRepository() = default;
+  virtual std::uint64_t size() = 0;
+  virtual void append(const AuditRecord& rec) = 0;  // rec.index must equal size()
+  virtual std::optional<AuditRecord> get(std::uint64_t index) = 0;
+  virtual std::vector<AuditRecord> query(const AuditFilter& filter) = 0;
+  // Hash of the complete subtree at `level` (0 = leaves) covering leaves
+  // [index << level, (index + 1) << level).
+  virtual std::optional<pki::Bytes> subtree(unsigned level, std::uint64_t index) = 0;
+  virtual void put_subtree(unsigned level, std::uint64_t index, const pki::Bytes& hash) = 0;
+  virtual void put_head(const TreeHead& head) = 0;
+  virtual std::optional<TreeHead> latest_head() = 0;
+  virtual std::vector<TreeHead> heads() = 0;
+};
+
+class Transaction {
+ public:
+  virtual ~Transaction() = default;  // rolls back unless committed
+  virtual CertificateRepository& certificates() = 0;
+  virtual KeyRepository& keys() = 0;
+  virtual ClusterRepository& clusters() = 0;
+  virtual SettingsRepository& settings() = 0;
+  virtual AuditRepository& audit() = 0;
+  virtual void commit() = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  enum class Mode { Read, Write };
+  // Write transactions are serialised (one writer at a time, across processes).
+  virtual std::unique_ptr<Transaction> begin(Mode mode) = 0;
+};
+
+}  // namespace meshtrust::ca

@@ -1,0 +1,20 @@
+// Each command group registers its subcommands on the app. A command parses, calls the
+// authority and renders; it holds no rules of its own.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "cli/context.h"
+
+namespace meshtrust::cli {
+
+// Set by a command's callback; run after parsing so errors map to exit codes in one place.
+using Action = std::function<int(Context&)>;
+
+void add_init_command(CLI::App& app, Action& action);
+void add_cluster_commands(CLI::App& app, Action& action);
+void add_issue_command(CLI::App& app, Action& action);
+void add_export_commands(CLI::App& app, Action& action);  // export, workload
+void add_report_commands(CLI::App& app, Action& action);  // certs list, status
+
+}  // namespace meshtrust::cli

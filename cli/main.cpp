@@ -1,0 +1,50 @@
+// meshtrust: a certificate authority and trust distribution for multi-cluster Istio meshes.
+// Exit status: 0 success, 1 failure (one sentence on stderr), 2 usage error.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "ca/errors.h"
+#include "cli/commands.h"
+#include "pki/error.h"
+
+using namespace meshtrust;
+
+int main(int argc, char** argv) {
+  CLI::App app{"meshtrust: the mesh's root CA, per-cluster intermediates and their delivery", "meshtrust"};
+  app.require_subcommand(1);
+  cli::GlobalOptions options;
+  app.add_option("--data-dir", options.data_dir, "Data directory (default ./meshtrust-data, env MESHTRUST_DATA_DIR)");
+  app.add_option("--output", options.output, "Output format: text or json")->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--passphrase-file", options.passphrase_file, "File holding the key passphrase (else env MESHTRUST_PASSPHRASE)");
+
+  cli::Action action;
+  cli::add_init_command(app, action);
+  cli::add_cluster_commands(app, action);
+  cli::add_issue_command(app, action);
+  cli::add_export_commands(app, action);
+  cli::add_report_commands(app, action);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "error: " << e.what() << " (see 'meshtrust --help')\n";
+    return 2;
+  }
+
+  try {
+    cli::Context ctx(options);
+    return action ? action(ctx) : 2;
+  } catch (const ca::Error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+  } catch (const pki::Error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "error: unexpected failure: " << e.what() << "\n";
+  }
+  return 1;
+}

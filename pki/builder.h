@@ -1,0 +1,62 @@
+// Builds and signs certificates from typed extensions. The caller (ca/'s profiles) decides
+// *which* extensions a certificate gets; this only encodes and signs them.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pki/certificate.h"
+#include "pki/key.h"
+
+namespace meshtrust::pki {
+
+enum KeyUsageBit : unsigned {
+  kDigitalSignature = 1u << 0,
+  kNonRepudiation = 1u << 1,
+  kKeyEncipherment = 1u << 2,
+  kDataEncipherment = 1u << 3,
+  kKeyAgreement = 1u << 4,
+  kKeyCertSign = 1u << 5,
+  kCrlSign = 1u << 6,
+};
+
+enum class ExtendedKeyUsage { ServerAuth, ClientAuth };
+
+struct BasicConstraints {
+  bool ca = false;
+  std::optional<long> path_length;
+  bool critical = true;
+};
+
+struct KeyUsage {
+  unsigned bits = 0;
+  bool critical = true;
+};
+
+// The extension set of one certificate, in the order they are written.
+struct Extensions {
+  std::optional<BasicConstraints> basic_constraints;
+  std::optional<KeyUsage> key_usage;
+  std::vector<ExtendedKeyUsage> extended_key_usage;  // empty: no EKU extension
+  std::vector<std::string> dns_names;                // SAN dNSName entries
+  std::vector<std::string> uris;                     // SAN URI entries
+  bool subject_key_id = true;
+  bool authority_key_id = true;  // ignored for self-signed certificates
+};
+
+struct CertificateTemplate {
+  Serial serial;
+  DistinguishedName subject;
+  Time not_before;
+  Time not_after;
+  Extensions extensions;
+};
+
+// Signs `tmpl` for `subject_key` with SHA-256. `issuer` is the issuing CA's certificate and
+// `issuer_key` its key; pass std::nullopt for a self-signed certificate (issuer_key is then the
+// subject's own key).
+Certificate sign_certificate(const CertificateTemplate& tmpl, const PublicKey& subject_key,
+                             const std::optional<Certificate>& issuer, const PrivateKey& issuer_key);
+
+}  // namespace meshtrust::pki

@@ -1,0 +1,121 @@
+#include "storage/migrations.h"
+
+#include <vector>
+
+#include "ca/errors.h"
+
+namespace meshtrust::storage {
+
+namespace {
+
+// Append only: never edit a migration that has shipped.
+const std::vector<const char*> kMigrations = {
+    // 1: the local CA and its audit log.
+    R"sql(
+CREATE TABLE settings (
+  name  TEXT PRIMARY KEY,
+  value BLOB NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE keys (
+  id         TEXT PRIMARY KEY,
+  algorithm  TEXT NOT NULL,
+  sealed     BLOB NOT NULL          -- AES-256-GCM under the KEK; never plaintext
+) WITHOUT ROWID;
+
+CREATE TABLE certificates (
+  serial         TEXT PRIMARY KEY,
+  kind           TEXT NOT NULL CHECK (kind IN ('root','intermediate','workload')),
+  cluster        TEXT,
+  subject        TEXT NOT NULL,
+  issuer_serial  TEXT NOT NULL,
+  not_before     INTEGER NOT NULL,
+  not_after      INTEGER NOT NULL,
+  fingerprint    TEXT NOT NULL UNIQUE,
+  profile        TEXT NOT NULL,
+  key_algorithm  TEXT NOT NULL,
+  key_id         TEXT REFERENCES keys(id),
+  from_csr       INTEGER NOT NULL,
+  status         TEXT NOT NULL CHECK (status IN ('active','superseded','revoked')),
+  issued_at_ms   INTEGER NOT NULL,
+  der            BLOB NOT NULL
+);
+CREATE INDEX certificates_by_cluster ON certificates(cluster, kind);
+CREATE INDEX certificates_by_not_after ON certificates(not_after);
+
+CREATE TABLE clusters (
+  name            TEXT PRIMARY KEY,
+  namespace       TEXT NOT NULL,
+  secret_name     TEXT NOT NULL,
+  created_at_ms   INTEGER NOT NULL,
+  current_serial  TEXT REFERENCES certificates(serial)
+) WITHOUT ROWID;
+
+CREATE TABLE audit_events (
+  idx        INTEGER PRIMARY KEY,      -- 0-based position in the log
+  time_ms    INTEGER NOT NULL,
+  actor      TEXT NOT NULL,
+  action     TEXT NOT NULL,
+  cluster    TEXT,
+  serial     TEXT,
+  outcome    TEXT NOT NULL,
+  leaf       BLOB NOT NULL,            -- canonical JSON exactly as hashed
+  leaf_hash  BLOB NOT NULL
+);
+CREATE INDEX audit_by_cluster_time ON audit_events(cluster, time_ms);
+CREATE INDEX audit_by_time ON audit_events(time_ms);
+CREATE INDEX audit_by_actor ON audit_events(actor, time_ms);
+CREATE INDEX audit_by_action ON audit_events(action, time_ms);
+CREATE INDEX audit_by_serial ON audit_events(serial);
+
+-- Hashes of complete subtrees above the leaves: level L, index i covers leaves [i<<L, (i+1)<<L).
+CREATE TABLE audit_subtrees (
+  level  INTEGER NOT NULL,
+  idx    INTEGER NOT NULL,
+  hash   BLOB NOT NULL,
+  PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+
+CREATE TABLE audit_heads (
+  tree_size     INTEGER PRIMARY KEY,
+  root_hash     BLOB NOT NULL,
+  timestamp_ms  INTEGER NOT NULL,
+  signature     BLOB NOT NULL
+);
+)sql",
+};
+
+}  // namespace
+
+int schema_version(Database& db) {
+  auto& st = db.prepare("PRAGMA user_version");
+  st.step();
+  int v = static_cast<int>(st.int64(0));
+  st.reset();
+  return v;
+}
+
+int latest_schema_version() { return static_cast<int>(kMigrations.size()); }
+
+void migrate(Database& db) {
+  int current = schema_version(db);
+  if (current > latest_schema_version())
+    throw ca::Error(ca::ErrorKind::Storage, "the data dir was written by a newer meshtrust (schema " + std::to_string(current) +
+                                                ", this build knows " + std::to_string(latest_schema_version()) + ")");
+  for (int v = current; v < latest_schema_version(); ++v) {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      // Re-check under the write lock: another process may have migrated meanwhile.
+      if (schema_version(db) == v) {
+        db.exec(kMigrations[static_cast<size_t>(v)]);
+        db.exec("PRAGMA user_version = " + std::to_string(v + 1));
+      }
+      db.exec("COMMIT");
+    } catch (...) {
+      db.exec("ROLLBACK");
+      throw;
+    }
+  }
+}
+
+}  // namespace meshtrust::storage

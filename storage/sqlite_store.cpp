@@ -1,0 +1,384 @@
+#include "storage/sqlite_store.h"
+
+#include <nlohmann/json.hpp>
+
+#include "ca/errors.h"
+#include "storage/migrations.h"
+
+namespace meshtrust::storage {
+
+namespace {
+
+using nlohmann::json;
+
+class Certificates final : public ca::CertificateRepository {
+ public:
+  explicit Certificates(Database& db) : db_(db) {}
+
+  void insert(const ca::CertificateRecord& r) override {
+    db_.prepare(
+           "INSERT INTO certificates (serial, kind, cluster, subject, issuer_serial, not_before, not_after, fingerprint, "
+           "profile, key_algorithm, key_id, from_csr, status, issued_at_ms, der) "
+           "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)")
+        .bind(1, r.serial)
+        .bind(2, ca::to_string(r.kind))
+        .bind(3, r.cluster)
+        .bind(4, r.subject)
+        .bind(5, r.issuer_serial)
+        .bind(6, r.not_before)
+        .bind(7, r.not_after)
+        .bind(8, r.fingerprint_sha256)
+        .bind(9, r.profile)
+        .bind(10, r.key_algorithm)
+        .bind(11, r.key_id)
+        .bind(12, std::int64_t{r.from_csr})
+        .bind(13, ca::to_string(r.status))
+        .bind(14, r.issued_at_ms)
+        .bind(15, r.der)
+        .run();
+  }
+
+  std::optional<ca::CertificateRecord> find(const std::string& serial) override {
+    auto& st = db_.prepare(std::string(kSelect) + " WHERE serial = ?1");
+    st.bind(1, serial);
+    if (!st.step()) return std::nullopt;
+    auto r = read(st);
+    st.reset();
+    return r;
+  }
+
+  std::vector<ca::CertificateRecord> list(const ca::CertificateFilter& f) override {
+    auto& st = db_.prepare(std::string(kSelect) +
+                           " WHERE (?1 IS NULL OR cluster = ?1) AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR status = ?3)"
+                           " AND (?4 IS NULL OR not_after < ?4) ORDER BY issued_at_ms, serial");
+    st.bind(1, f.cluster);
+    if (f.kind) st.bind(2, ca::to_string(*f.kind));
+    if (f.status) st.bind(3, ca::to_string(*f.status));
+    if (f.not_after_before) st.bind(4, *f.not_after_before);
+    std::vector<ca::CertificateRecord> out;
+    while (st.step()) out.push_back(read(st));
+    return out;
+  }
+
+  void set_status(const std::string& serial, ca::CertStatus status) override {
+    db_.prepare("UPDATE certificates SET status = ?2 WHERE serial = ?1").bind(1, serial).bind(2, ca::to_string(status)).run();
+  }
+
+ private:
+  static constexpr const char* kSelect =
+      "SELECT serial, kind, cluster, subject, issuer_serial, not_before, not_after, fingerprint, profile, key_algorithm, "
+      "key_id, from_csr, status, issued_at_ms, der FROM certificates";
+
+  static ca::CertificateRecord read(Statement& st) {
+    ca::CertificateRecord r;
+    r.serial = st.text(0);
+    r.kind = ca::cert_kind_from(st.text(1));
+    r.cluster = st.opt_text(2);
+    r.subject = st.text(3);
+    r.issuer_serial = st.text(4);
+    r.not_before = st.int64(5);
+    r.not_after = st.int64(6);
+    r.fingerprint_sha256 = st.text(7);
+    r.profile = st.text(8);
+    r.key_algorithm = st.text(9);
+    r.key_id = st.opt_text(10);
+    r.from_csr = st.int64(11) != 0;
+    r.status = ca::cert_status_from(st.text(12));
+    r.issued_at_ms = st.int64(13);
+    r.der = st.blob(14);
+    return r;
+  }
+
+  Database& db_;
+};
+
+class Keys final : public ca::KeyRepository {
+ public:
+  explicit Keys(Database& db) : db_(db) {}
+  void insert(const ca::SealedKey& k) override {
+    db_.prepare("INSERT OR IGNORE INTO keys (id, algorithm, sealed) VALUES (?1, ?2, ?3)")
+        .bind(1, k.id)
+        .bind(2, k.algorithm)
+        .bind(3, k.sealed)
+        .run();
+  }
+  std::optional<ca::SealedKey> find(const std::string& id) override {
+    auto& st = db_.prepare("SELECT id, algorithm, sealed FROM keys WHERE id = ?1");
+    st.bind(1, id);
+    if (!st.step()) return std::nullopt;
+    ca::SealedKey k{st.text(0), st.text(1), st.blob(2)};
+    st.reset();
+    return k;
+  }
+
+ private:
+  Database& db_;
+};
+
+class Clusters final : public ca::ClusterRepository {
+ public:
+  explicit Clusters(Database& db) : db_(db) {}
+  void insert(const ca::ClusterRecord& c) override {
+    db_.prepare("INSERT INTO clusters (name, namespace, secret_name, created_at_ms, current_serial) VALUES (?1,?2,?3,?4,?5)")
+        .bind(1, c.name)
+        .bind(2, c.ns)
+        .bind(3, c.secret_name)
+        .bind(4, c.created_at_ms)
+        .bind(5, c.current_serial)
+        .run();
+  }
+  std::optional<ca::ClusterRecord> find(const std::string& name) override {
+    auto& st = db_.prepare(std::string(kSelect) + " WHERE name = ?1");
+    st.bind(1, name);
+    if (!st.step()) return std::nullopt;
+    auto c = read(st);
+    st.reset();
+    return c;
+  }
+  std::vector<ca::ClusterRecord> list() override {
+    auto& st = db_.prepare(std::string(kSelect) + " ORDER BY name");
+    std::vector<ca::ClusterRecord> out;
+    while (st.step()) out.push_back(read(st));
+    return out;
+  }
+  void remove(const std::string& name) override { db_.prepare("DELETE FROM clusters WHERE name = ?1").bind(1, name).run(); }
+  void set_current_serial(const std::string& name, const std::optional<std::string>& serial) override {
+    db_.prepare("UPDATE clusters SET current_serial = ?2 WHERE name = ?1").bind(1, name).bind(2, serial).run();
+  }
+
+ private:
+  static constexpr const char* kSelect = "SELECT name, namespace, secret_name, created_at_ms, current_serial FROM clusters";
+  static ca::ClusterRecord read(Statement& st) {
+    return {st.text(0), st.text(1), st.text(2), st.int64(3), st.opt_text(4)};
+  }
+  Database& db_;
+};
+
+class Settings final : public ca::SettingsRepository {
+ public:
+  explicit Settings(Database& db) : db_(db) {}
+
+  std::optional<ca::KekSettings> kek() override {
+    auto j = get("kek");
+    if (!j) return std::nullopt;
+    ca::KekSettings s;
+    s.mode = j->at("mode") == "passphrase" ? ca::KekSettings::Mode::Passphrase : ca::KekSettings::Mode::File;
+    s.salt = pki::from_hex(j->at("salt").get<std::string>());
+    s.scrypt_n = j->at("scrypt_n");
+    s.scrypt_r = j->at("scrypt_r");
+    s.scrypt_p = j->at("scrypt_p");
+    s.check = pki::from_hex(j->at("check").get<std::string>());
+    return s;
+  }
+  void put_kek(const ca::KekSettings& s) override {
+    put("kek", {{"mode", s.mode == ca::KekSettings::Mode::Passphrase ? "passphrase" : "file"},
+                {"salt", pki::to_hex(s.salt)},
+                {"scrypt_n", s.scrypt_n},
+                {"scrypt_r", s.scrypt_r},
+                {"scrypt_p", s.scrypt_p},
+                {"check", pki::to_hex(s.check)}});
+  }
+  std::optional<ca::CaSettings> ca() override {
+    auto j = get("ca");
+    if (!j) return std::nullopt;
+    return ca::CaSettings{j->at("root_serial"), j->at("default_profile"), j->at("audit_key_id"), j->at("trust_domain")};
+  }
+  void put_ca(const ca::CaSettings& s) override {
+    put("ca", {{"root_serial", s.root_serial},
+               {"default_profile", s.default_profile},
+               {"audit_key_id", s.audit_key_id},
+               {"trust_domain", s.trust_domain}});
+  }
+
+ private:
+  std::optional<json> get(const std::string& name) {
+    auto& st = db_.prepare("SELECT value FROM settings WHERE name = ?1");
+    st.bind(1, name);
+    if (!st.step()) return std::nullopt;
+    std::string text = st.text(0);
+    st.reset();
+    try {
+      return json::parse(text);
+    } catch (const json::exception&) {
+      throw ca::Error(ca::ErrorKind::Storage, "setting '" + name + "' in the database is corrupt");
+    }
+  }
+  void put(const std::string& name, const json& value) {
+    db_.prepare("INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = excluded.value")
+        .bind(1, name)
+        .bind(2, value.dump())
+        .run();
+  }
+  Database& db_;
+};
+
+class Audit final : public ca::AuditRepository {
+ public:
+  explicit Audit(Database& db) : db_(db) {}
+
+  std::uint64_t size() override {
+    auto& st = db_.prepare("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_events");
+    st.step();
+    auto n = static_cast<std::uint64_t>(st.int64(0));
+    st.reset();
+    return n;
+  }
+
+  void append(const ca::AuditRecord& r) override {
+    db_.prepare(
+           "INSERT INTO audit_events (idx, time_ms, actor, action, cluster, serial, outcome, leaf, leaf_hash) "
+           "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)")
+        .bind(1, static_cast<std::int64_t>(r.index))
+        .bind(2, r.time_ms)
+        .bind(3, r.actor)
+        .bind(4, r.action)
+        .bind(5, r.cluster)
+        .bind(6, r.serial)
+        .bind(7, r.outcome)
+        .bind(8, pki::Bytes(r.leaf.begin(), r.leaf.end()))
+        .bind(9, r.leaf_hash)
+        .run();
+  }
+
+  std::optional<ca::AuditRecord> get(std::uint64_t index) override {
+    auto& st = db_.prepare(std::string(kSelect) + " WHERE idx = ?1");
+    st.bind(1, static_cast<std::int64_t>(index));
+    if (!st.step()) return std::nullopt;
+    auto r = read(st);
+    st.reset();
+    return r;
+  }
+
+  std::vector<ca::AuditRecord> query(const ca::AuditFilter& f) override {
+    auto& st = db_.prepare(std::string(kSelect) +
+                           " WHERE idx >= ?1 AND (?2 IS NULL OR time_ms >= ?2) AND (?3 IS NULL OR time_ms < ?3)"
+                           " AND (?4 IS NULL OR actor = ?4) AND (?5 IS NULL OR action = ?5) AND (?6 IS NULL OR cluster = ?6)"
+                           " AND (?7 IS NULL OR serial = ?7) AND (?8 IS NULL OR outcome = ?8) ORDER BY idx LIMIT ?9");
+    st.bind(1, static_cast<std::int64_t>(f.after_index));
+    if (f.since_ms) st.bind(2, *f.since_ms);
+    if (f.until_ms) st.bind(3, *f.until_ms);
+    st.bind(4, f.actor).bind(5, f.action).bind(6, f.cluster).bind(7, f.serial).bind(8, f.outcome);
+    st.bind(9, static_cast<std::int64_t>(f.limit));
+    std::vector<ca::AuditRecord> out;
+    while (st.step()) out.push_back(read(st));
+    return out;
+  }
+
+  std::optional<pki::Bytes> subtree(unsigned level, std::uint64_t index) override {
+    Statement* st;
+    if (level == 0) {
+      st = &db_.prepare("SELECT leaf_hash FROM audit_events WHERE idx = ?1");
+      st->bind(1, static_cast<std::int64_t>(index));
+    } else {
+      st = &db_.prepare("SELECT hash FROM audit_subtrees WHERE level = ?1 AND idx = ?2");
+      st->bind(1, static_cast<std::int64_t>(level)).bind(2, static_cast<std::int64_t>(index));
+    }
+    if (!st->step()) return std::nullopt;
+    auto h = st->blob(0);
+    st->reset();
+    return h;
+  }
+
+  void put_subtree(unsigned level, std::uint64_t index, const pki::Bytes& hash) override {
+    db_.prepare("INSERT INTO audit_subtrees (level, idx, hash) VALUES (?1, ?2, ?3)")
+        .bind(1, static_cast<std::int64_t>(level))
+        .bind(2, static_cast<std::int64_t>(index))
+        .bind(3, hash)
+        .run();
+  }
+
+  void put_head(const ca::TreeHead& h) override {
+    db_.prepare("INSERT OR REPLACE INTO audit_heads (tree_size, root_hash, timestamp_ms, signature) VALUES (?1,?2,?3,?4)")
+        .bind(1, static_cast<std::int64_t>(h.tree_size))
+        .bind(2, h.root_hash)
+        .bind(3, h.timestamp_ms)
+        .bind(4, h.signature)
+        .run();
+  }
+
+  std::optional<ca::TreeHead> latest_head() override {
+    auto& st = db_.prepare(std::string(kHeadSelect) + " ORDER BY tree_size DESC LIMIT 1");
+    if (!st.step()) return std::nullopt;
+    auto h = read_head(st);
+    st.reset();
+    return h;
+  }
+
+  std::vector<ca::TreeHead> heads() override {
+    auto& st = db_.prepare(std::string(kHeadSelect) + " ORDER BY tree_size");
+    std::vector<ca::TreeHead> out;
+    while (st.step()) out.push_back(read_head(st));
+    return out;
+  }
+
+ private:
+  static constexpr const char* kSelect =
+      "SELECT idx, time_ms, actor, action, cluster, serial, outcome, leaf, leaf_hash FROM audit_events";
+  static constexpr const char* kHeadSelect = "SELECT tree_size, root_hash, timestamp_ms, signature FROM audit_heads";
+
+  static ca::AuditRecord read(Statement& st) {
+    ca::AuditRecord r;
+    r.index = static_cast<std::uint64_t>(st.int64(0));
+    r.time_ms = st.int64(1);
+    r.actor = st.text(2);
+    r.action = st.text(3);
+    r.cluster = st.opt_text(4);
+    r.serial = st.opt_text(5);
+    r.outcome = st.text(6);
+    auto leaf = st.blob(7);
+    r.leaf.assign(leaf.begin(), leaf.end());
+    r.leaf_hash = st.blob(8);
+    return r;
+  }
+  static ca::TreeHead read_head(Statement& st) {
+    return {static_cast<std::uint64_t>(st.int64(0)), st.blob(1), st.int64(2), st.blob(3)};
+  }
+  Database& db_;
+};
+
+class SqliteTransaction final : public ca::Transaction {
+ public:
+  SqliteTransaction(Database& db, std::unique_lock<std::mutex> lock, bool write)
+      : db_(db), lock_(std::move(lock)), certs_(db), keys_(db), clusters_(db), settings_(db), audit_(db) {
+    db_.exec(write ? "BEGIN IMMEDIATE" : "BEGIN");
+  }
+  ~SqliteTransaction() override {
+    if (!done_) {
+      try {
+        db_.exec("ROLLBACK");
+      } catch (...) {
+        // Nothing more can be done in a destructor; SQLite rolls back on close anyway.
+      }
+    }
+  }
+  ca::CertificateRepository& certificates() override { return certs_; }
+  ca::KeyRepository& keys() override { return keys_; }
+  ca::ClusterRepository& clusters() override { return clusters_; }
+  ca::SettingsRepository& settings() override { return settings_; }
+  ca::AuditRepository& audit() override { return audit_; }
+  void commit() override {
+    db_.exec("COMMIT");
+    done_ = true;
+  }
+
+ private:
+  Database& db_;
+  std::unique_lock<std::mutex> lock_;
+  Certificates certs_;
+  Keys keys_;
+  Clusters clusters_;
+  Settings settings_;
+  Audit audit_;
+  bool done_ = false;
+};
+
+}  // namespace
+
+SqliteStore::SqliteStore(const std::string& path) : db_(path) { migrate(db_); }
+
+std::unique_ptr<ca::Transaction> SqliteStore::begin(Mode mode) {
+  std::unique_lock lock(mu_);
+  return std::make_unique<SqliteTransaction>(db_, std::move(lock), mode == Mode::Write);
+}
+
+}  // namespace meshtrust::storage
