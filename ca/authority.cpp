@@ -497,6 +497,16 @@ std::string Authority::root_pem() {
   return impl_->root_cert(*tx, s).pem();
 }
 
+std::string Authority::audit_public_key_pem() {
+  auto tx = impl_->read();
+  auto s = impl_->require_initialized(*tx);
+  // The audit key has no certificate; its public half is stored beside the sealed private half
+  // so that verifying heads never needs the passphrase.
+  auto sealed = tx->keys().find(s.audit_key_id);
+  if (!sealed) throw Error(ErrorKind::Storage, "the audit signing key is missing");
+  return pki::PublicKey::from_der(sealed->public_der).pem();
+}
+
 StatusReport Authority::status() {
   auto tx = impl_->read();
   StatusReport r;

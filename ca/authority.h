@@ -95,6 +95,8 @@ class Authority {
 
   std::vector<CertificateRecord> certificates(const CertificateFilter& filter);
   std::string root_pem();
+  // The audit log's signing key (public half), PEM: what auditors verify tree heads with.
+  std::string audit_public_key_pem();
   StatusReport status();
 
  private:

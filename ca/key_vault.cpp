@@ -66,6 +66,7 @@ SealedKey KeyVault::seal(const pki::PrivateKey& key) const {
   pki::Bytes spki = key.public_key().der();
   out.id = pki::to_hex(pki::sha256(spki)).substr(0, 32);
   out.algorithm = key.spec().name();
+  out.public_der = spki;
   pki::Bytes der = key.pkcs8_der();
   out.sealed = pki::aes256gcm_seal(kek_, der, pki::as_bytes(key_aad(out.id)));
   pki::wipe(der);

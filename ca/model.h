@@ -48,6 +48,7 @@ struct CertificateFilter {
 struct SealedKey {
   std::string id;
   std::string algorithm;
+  pki::Bytes public_der;  // SubjectPublicKeyInfo, readable without the KEK
   pki::Bytes sealed;
 };
 

@@ -20,6 +20,7 @@ CREATE TABLE settings (
 CREATE TABLE keys (
   id         TEXT PRIMARY KEY,
   algorithm  TEXT NOT NULL,
+  public_key BLOB NOT NULL,         -- SubjectPublicKeyInfo DER
   sealed     BLOB NOT NULL          -- AES-256-GCM under the KEK; never plaintext
 ) WITHOUT ROWID;
 

@@ -96,17 +96,18 @@ class Keys final : public ca::KeyRepository {
  public:
   explicit Keys(Database& db) : db_(db) {}
   void insert(const ca::SealedKey& k) override {
-    db_.prepare("INSERT OR IGNORE INTO keys (id, algorithm, sealed) VALUES (?1, ?2, ?3)")
+    db_.prepare("INSERT OR IGNORE INTO keys (id, algorithm, public_key, sealed) VALUES (?1, ?2, ?3, ?4)")
         .bind(1, k.id)
         .bind(2, k.algorithm)
-        .bind(3, k.sealed)
+        .bind(3, k.public_der)
+        .bind(4, k.sealed)
         .run();
   }
   std::optional<ca::SealedKey> find(const std::string& id) override {
-    auto& st = db_.prepare("SELECT id, algorithm, sealed FROM keys WHERE id = ?1");
+    auto& st = db_.prepare("SELECT id, algorithm, public_key, sealed FROM keys WHERE id = ?1");
     st.bind(1, id);
     if (!st.step()) return std::nullopt;
-    ca::SealedKey k{st.text(0), st.text(1), st.blob(2)};
+    ca::SealedKey k{st.text(0), st.text(1), st.blob(2), st.blob(3)};
     st.reset();
     return k;
   }
