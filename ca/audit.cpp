@@ -51,6 +51,10 @@ AuditRecord AuditWriter::append(const AuditEvent& event, TimePoint now) {
   AuditRecord rec;
   rec.index = repo_.size();
   rec.time_ms = now.time_since_epoch().count();
+  // Keep event times non-decreasing along the log even if the clock steps back, so that a
+  // time window is an index range.
+  if (rec.index > 0)
+    if (auto prev = repo_.get(rec.index - 1); prev && prev->time_ms > rec.time_ms) rec.time_ms = prev->time_ms;
   rec.actor = event.actor;
   rec.action = event.action;
   rec.cluster = event.cluster;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "ca/audit_verify.h"
 #include "ca/clock.h"
 #include "ca/key_vault.h"
 #include "ca/model.h"
@@ -52,6 +53,22 @@ struct WorkloadBundle {
   std::string cert, key, chain, root_cert;
 };
 
+struct AuditPage {
+  std::vector<AuditRecord> events;
+  std::optional<std::uint64_t> next_cursor;  // the index to continue from, if there is more
+};
+
+struct InclusionProof {
+  std::uint64_t index = 0, tree_size = 0;
+  pki::Bytes leaf_hash;
+  std::vector<pki::Bytes> audit_path;
+};
+
+struct ConsistencyProof {
+  std::uint64_t first = 0, second = 0;
+  std::vector<pki::Bytes> proof;
+};
+
 struct ClusterStatus {
   ClusterRecord cluster;
   std::optional<CertificateRecord> intermediate;
@@ -92,6 +109,14 @@ class Authority {
   // Releases the bundles (keys included) of `names`; the release is an audit event.
   std::vector<Bundle> export_bundles(const std::string& actor, const std::vector<std::string>& names);
   WorkloadBundle issue_workload(const std::string& actor, const WorkloadRequest& request);
+
+  // The audit log (read-only; none of these needs the key passphrase).
+  AuditPage audit_events(const AuditFilter& filter);
+  TreeHead audit_head();
+  // tree_size defaults to the latest signed head's.
+  InclusionProof audit_inclusion(std::uint64_t index, std::optional<std::uint64_t> tree_size);
+  ConsistencyProof audit_consistency(std::uint64_t first, std::uint64_t second);
+  AuditVerifyReport verify_audit();
 
   std::vector<CertificateRecord> certificates(const CertificateFilter& filter);
   std::string root_pem();

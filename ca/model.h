@@ -92,6 +92,8 @@ struct AuditFilter {
   std::optional<std::int64_t> since_ms, until_ms;
   std::optional<std::string> actor, action, cluster, serial, outcome;
   std::uint64_t after_index = 0;  // cursor: events with index >= after_index
+  // Event times never decrease along the log (the writer enforces it), so a time window is an
+  // index range: stores may use that to answer from an index.
   std::uint32_t limit = 100;
 };
 

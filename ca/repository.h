@@ -3,7 +3,9 @@
 // work that commits whole or not at all, so a change and its audit event land together.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string_view>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,6 +64,11 @@ class AuditRepository {
   virtual void put_head(const TreeHead& head) = 0;
   virtual std::optional<TreeHead> latest_head() = 0;
   virtual std::vector<TreeHead> heads() = 0;
+  // Full scans in index order for verification; `f` returns false to stop early.
+  using LeafVisitor = std::function<bool(std::uint64_t index, std::string_view leaf, pki::ByteView leaf_hash)>;
+  using SubtreeVisitor = std::function<bool(unsigned level, std::uint64_t index, pki::ByteView hash)>;
+  virtual void scan_leaves(const LeafVisitor& f) = 0;
+  virtual void scan_subtrees(const SubtreeVisitor& f) = 0;
 };
 
 class Transaction {

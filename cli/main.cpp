@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   cli::add_issue_command(app, action);
   cli::add_export_commands(app, action);
   cli::add_report_commands(app, action);
+  cli::add_audit_commands(app, action);
 
   try {
     app.parse(argc, argv);

@@ -63,10 +63,13 @@ CREATE TABLE audit_events (
   leaf       BLOB NOT NULL,            -- canonical JSON exactly as hashed
   leaf_hash  BLOB NOT NULL
 );
-CREATE INDEX audit_by_cluster_time ON audit_events(cluster, time_ms);
+-- Each index is implicitly ordered by idx after its column, so "this cluster, from index a to
+-- index b, in order" is one range scan. Times never decrease along the log, so a time window
+-- is first turned into an index range through audit_by_time.
 CREATE INDEX audit_by_time ON audit_events(time_ms);
-CREATE INDEX audit_by_actor ON audit_events(actor, time_ms);
-CREATE INDEX audit_by_action ON audit_events(action, time_ms);
+CREATE INDEX audit_by_cluster ON audit_events(cluster);
+CREATE INDEX audit_by_actor ON audit_events(actor);
+CREATE INDEX audit_by_action ON audit_events(action);
 CREATE INDEX audit_by_serial ON audit_events(serial);
 
 -- Hashes of complete subtrees above the leaves: level L, index i covers leaves [i<<L, (i+1)<<L).

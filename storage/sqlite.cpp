@@ -65,6 +65,14 @@ pki::Bytes Statement::blob(int col) const {
   auto p = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt_, col));
   return p ? pki::Bytes(p, p + sqlite3_column_bytes(stmt_, col)) : pki::Bytes();
 }
+std::string_view Statement::text_view(int col) const {
+  auto p = reinterpret_cast<const char*>(sqlite3_column_blob(stmt_, col));
+  return p ? std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col))) : std::string_view();
+}
+pki::ByteView Statement::blob_view(int col) const {
+  auto p = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt_, col));
+  return p ? pki::ByteView(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col))) : pki::ByteView();
+}
 bool Statement::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
 Database::Database(const std::string& path) {

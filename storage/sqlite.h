@@ -36,6 +36,9 @@ class Statement {
   std::string text(int col) const;
   std::optional<std::string> opt_text(int col) const;
   pki::Bytes blob(int col) const;
+  // Views into SQLite's buffer: valid until the next step() or reset().
+  std::string_view text_view(int col) const;
+  pki::ByteView blob_view(int col) const;
   bool is_null(int col) const;
 
  private:

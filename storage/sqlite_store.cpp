@@ -1,5 +1,8 @@
 #include "storage/sqlite_store.h"
 
+#include <algorithm>
+#include <climits>
+
 #include <nlohmann/json.hpp>
 
 #include "ca/errors.h"
@@ -251,18 +254,46 @@ class Audit final : public ca::AuditRepository {
   }
 
   std::vector<ca::AuditRecord> query(const ca::AuditFilter& f) override {
-    auto& st = db_.prepare(std::string(kSelect) +
-                           " WHERE idx >= ?1 AND (?2 IS NULL OR time_ms >= ?2) AND (?3 IS NULL OR time_ms < ?3)"
-                           " AND (?4 IS NULL OR actor = ?4) AND (?5 IS NULL OR action = ?5) AND (?6 IS NULL OR cluster = ?6)"
-                           " AND (?7 IS NULL OR serial = ?7) AND (?8 IS NULL OR outcome = ?8) ORDER BY idx LIMIT ?9");
-    st.bind(1, static_cast<std::int64_t>(f.after_index));
-    if (f.since_ms) st.bind(2, *f.since_ms);
-    if (f.until_ms) st.bind(3, *f.until_ms);
-    st.bind(4, f.actor).bind(5, f.action).bind(6, f.cluster).bind(7, f.serial).bind(8, f.outcome);
-    st.bind(9, static_cast<std::int64_t>(f.limit));
+    // Turn the time window into an index range (times never decrease along the log).
+    std::int64_t lo = static_cast<std::int64_t>(f.after_index);
+    std::optional<std::int64_t> hi;
+    if (f.since_ms) lo = std::max(lo, first_index_at_or_after(*f.since_ms).value_or(INT64_MAX));
+    if (f.until_ms) hi = first_index_at_or_after(*f.until_ms);
+    // Only the conditions in use go into the SQL, so SQLite can pick the matching index.
+    std::string sql = std::string(kSelect) + " WHERE idx >= ?1";
+    if (hi) sql += " AND idx < ?2";
+    const std::pair<const char*, const std::optional<std::string>*> eq[] = {
+        {"actor", &f.actor}, {"action", &f.action}, {"cluster", &f.cluster}, {"serial", &f.serial}, {"outcome", &f.outcome}};
+    int param = 3;
+    for (const auto& [col, val] : eq)
+      if (*val) sql += std::string(" AND ") + col + " = ?" + std::to_string(param++);
+    sql += " ORDER BY idx LIMIT ?" + std::to_string(param);
+    auto& st = db_.prepare(sql);
+    st.bind(1, lo);
+    if (hi) st.bind(2, *hi);
+    param = 3;
+    for (const auto& [col, val] : eq)
+      if (*val) st.bind(param++, **val);
+    st.bind(param, static_cast<std::int64_t>(f.limit));
     std::vector<ca::AuditRecord> out;
     while (st.step()) out.push_back(read(st));
     return out;
+  }
+
+  void scan_leaves(const LeafVisitor& f) override {
+    auto& st = db_.prepare("SELECT idx, leaf, leaf_hash FROM audit_events ORDER BY idx");
+    while (st.step()) {
+      if (!f(static_cast<std::uint64_t>(st.int64(0)), st.text_view(1), st.blob_view(2))) break;
+    }
+    st.reset();
+  }
+
+  void scan_subtrees(const SubtreeVisitor& f) override {
+    auto& st = db_.prepare("SELECT level, idx, hash FROM audit_subtrees ORDER BY level, idx");
+    while (st.step()) {
+      if (!f(static_cast<unsigned>(st.int64(0)), static_cast<std::uint64_t>(st.int64(1)), st.blob_view(2))) break;
+    }
+    st.reset();
   }
 
   std::optional<pki::Bytes> subtree(unsigned level, std::uint64_t index) override {
@@ -313,6 +344,16 @@ class Audit final : public ca::AuditRepository {
   }
 
  private:
+  std::optional<std::int64_t> first_index_at_or_after(std::int64_t time_ms) {
+    auto& st = db_.prepare("SELECT MIN(idx) FROM audit_events WHERE time_ms >= ?1");
+    st.bind(1, time_ms);
+    st.step();
+    std::optional<std::int64_t> v;
+    if (!st.is_null(0)) v = st.int64(0);
+    st.reset();
+    return v;
+  }
+
   static constexpr const char* kSelect =
       "SELECT idx, time_ms, actor, action, cluster, serial, outcome, leaf, leaf_hash FROM audit_events";
   static constexpr const char* kHeadSelect = "SELECT tree_size, root_hash, timestamp_ms, signature FROM audit_heads";

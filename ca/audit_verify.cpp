@@ -1,0 +1,172 @@
+#include "ca/audit_verify.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <tuple>
+#include <vector>
+
+#include "ca/audit.h"
+#include "ca/merkle.h"
+
+namespace meshtrust::ca {
+
+namespace {
+
+using merkle::Hash;
+
+// Keeps the most telling problem. Direct evidence on an event (its hash, its position, a gap)
+// names it exactly; a wrong cached subtree names a range (the lowest level is the narrowest);
+// a head that does not match names only its size. Within a kind, the lowest index wins.
+struct Findings {
+  enum Kind { Event = 0, Subtree = 1, Head = 2 };
+  AuditVerifyReport& report;
+  std::tuple<int, unsigned, std::uint64_t> best{3, 0, 0};
+  void add(std::uint64_t index, const std::string& problem, Kind kind = Event, unsigned level = 0) {
+    std::tuple<int, unsigned, std::uint64_t> key{kind, level, index};
+    if (report.ok || key < best) {
+      best = key;
+      report.ok = false;
+      report.first_bad_index = index;
+      report.problem = problem;
+    }
+  }
+};
+
+// The index an event's leaf claims. Keys are sorted and only "details" nests, so the last
+// `,"index":` in the leaf is the top-level one (quotes inside strings are escaped).
+std::optional<std::uint64_t> claimed_index(std::string_view leaf) {
+  static constexpr std::string_view kKey = ",\"index\":";
+  size_t pos = leaf.rfind(kKey);
+  if (pos == std::string_view::npos) return std::nullopt;
+  const char* begin = leaf.data() + pos + kKey.size();
+  std::uint64_t v = 0;
+  auto [ptr, ec] = std::from_chars(begin, leaf.data() + leaf.size(), v);
+  if (ec != std::errc() || ptr == begin) return std::nullopt;
+  return v;
+}
+
+// The compact range of complete subtrees over the leaves seen so far (RFC 6962 structure),
+// recording every subtree it completes so cached hashes can be compared afterwards.
+class Recomputer {
+ public:
+  void push(const Hash& leaf) {
+    Hash h = leaf;
+    unsigned level = 0;
+    std::uint64_t i = count_;
+    while (!stack_.empty() && stack_.back().first == level) {
+      h = merkle::node_hash(stack_.back().second, h);
+      stack_.pop_back();
+      ++level;
+      i >>= 1;
+      if (completed_.size() < level) completed_.resize(level);
+      completed_[level - 1].push_back(h);  // level L (>= 1) stored at completed_[L-1], in index order
+    }
+    stack_.emplace_back(level, h);
+    ++count_;
+  }
+  Hash root() const {
+    if (stack_.empty()) return merkle::empty_root();
+    Hash r = stack_.back().second;
+    for (size_t i = stack_.size() - 1; i-- > 0;) r = merkle::node_hash(stack_[i].second, r);
+    return r;
+  }
+  std::uint64_t size() const { return count_; }
+  const Hash* completed(unsigned level, std::uint64_t index) const {
+    if (level == 0 || level > completed_.size() || index >= completed_[level - 1].size()) return nullptr;
+    return &completed_[level - 1][index];
+  }
+
+ private:
+  std::vector<std::pair<unsigned, Hash>> stack_;
+  std::vector<std::vector<Hash>> completed_;
+  std::uint64_t count_ = 0;
+};
+
+}  // namespace
+
+AuditVerifyReport verify_audit_log(AuditRepository& repo, const pki::PublicKey& audit_key) {
+  AuditVerifyReport report;
+  Findings findings{report};
+  std::vector<TreeHead> heads = repo.heads();
+  size_t next_head = 0;
+  Recomputer tree;
+
+  auto check_head = [&](const TreeHead& h) {
+    ++report.heads_checked;
+    Hash r = tree.root();
+    std::uint64_t at = h.tree_size == 0 ? 0 : h.tree_size - 1;
+    if (h.root_hash.size() != r.size() || !std::equal(r.begin(), r.end(), h.root_hash.begin()))
+      findings.add(at, "the signed tree head for size " + std::to_string(h.tree_size) +
+                           " does not match the stored events (events before it were altered, removed or reordered)",
+                   Findings::Head);
+    else if (!pki::verify_sha256(audit_key, pki::as_bytes(tree_head_message(h.tree_size, h.root_hash, h.timestamp_ms)), h.signature))
+      findings.add(at, "the signature on the tree head for size " + std::to_string(h.tree_size) + " does not verify",
+                   Findings::Head);
+  };
+  while (next_head < heads.size() && heads[next_head].tree_size == 0) check_head(heads[next_head++]);
+
+  std::uint64_t expected = 0;
+  repo.scan_leaves([&](std::uint64_t index, std::string_view leaf, pki::ByteView stored_hash) {
+    if (index != expected) {
+      findings.add(expected, "event " + std::to_string(expected) + " is missing (the next stored event is " +
+                                 std::to_string(index) + ")");
+      return false;  // positions after a gap cannot be checked against the heads
+    }
+    Hash h = merkle::leaf_hash(pki::as_bytes(leaf));
+    if (stored_hash.size() != h.size() || std::memcmp(stored_hash.data(), h.data(), h.size()) != 0)
+      findings.add(index, "event " + std::to_string(index) + " does not match its stored leaf hash (it was altered)");
+    auto claimed = claimed_index(leaf);
+    if (!claimed || *claimed != index)
+      findings.add(index, "the event stored at position " + std::to_string(index) + " names index " +
+                              (claimed ? std::to_string(*claimed) : std::string("none")) + " (events were moved)");
+    tree.push(h);
+    ++expected;
+    while (next_head < heads.size() && heads[next_head].tree_size == expected) check_head(heads[next_head++]);
+    return true;
+  });
+  report.tree_size = expected;
+
+  if (next_head < heads.size())
+    findings.add(expected, "a signed tree head covers " + std::to_string(heads.back().tree_size) + " events but only " +
+                               std::to_string(expected) + " are stored (the log was truncated)");
+  else if (heads.empty() ? expected > 0 : heads.back().tree_size < expected)
+    findings.add(heads.empty() ? 0 : heads.back().tree_size,
+                 "events from index " + std::to_string(heads.empty() ? 0 : heads.back().tree_size) +
+                     " on are not covered by any signed tree head");
+
+  // Cached subtree hashes serve proofs; a wrong or missing one would make proofs lie or fail.
+  std::vector<std::uint64_t> next_index;  // per level, the next cached index expected
+  auto missing = [&](unsigned level, std::uint64_t index) {
+    findings.add(index << level, "the cached hash of events " + std::to_string(index << level) + ".." +
+                                     std::to_string(((index + 1) << level) - 1) + " is missing",
+                 Findings::Subtree, level);
+  };
+  repo.scan_subtrees([&](unsigned level, std::uint64_t index, pki::ByteView hash) {
+    if (next_index.size() <= level) next_index.resize(level + 1, 0);
+    if (index > next_index[level] && tree.completed(level, next_index[level])) missing(level, next_index[level]);
+    next_index[level] = index + 1;
+    const Hash* want = tree.completed(level, index);
+    std::uint64_t first_leaf = index << level;
+    if (!want) {
+      if (first_leaf < expected)
+        findings.add(first_leaf, "a cached subtree hash (level " + std::to_string(level) + ") does not belong to the log",
+                     Findings::Subtree, level);
+      return true;
+    }
+    if (hash.size() != want->size() || std::memcmp(hash.data(), want->data(), want->size()) != 0)
+      findings.add(first_leaf, "the cached hash of events " + std::to_string(first_leaf) + ".." +
+                                   std::to_string(first_leaf + (std::uint64_t{1} << level) - 1) +
+                                   " differs from the events (an event or the cache was altered)",
+                   Findings::Subtree, level);
+    return true;
+  });
+  for (unsigned level = 1;; ++level) {
+    std::uint64_t have = level < next_index.size() ? next_index[level] : 0;
+    if (!tree.completed(level, 0)) break;
+    if (tree.completed(level, have)) missing(level, have);
+  }
+  return report;
+}
+
+}  // namespace meshtrust::ca
