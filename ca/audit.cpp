@@ -1,6 +1,7 @@
 #include "ca/audit.h"
 
 #include <algorithm>
+#include <optional>
 #include <ctime>
 #include <cstdio>
 
@@ -33,8 +34,32 @@ std::string format_rfc3339_ms(std::int64_t unix_ms) {
   return buf;
 }
 
+namespace {
+[[noreturn]] void missing_subtree(unsigned level, std::uint64_t index) {
+  throw Error(ErrorKind::Storage, "audit log is missing the hash of subtree " + std::to_string(level) + "/" +
+                                      std::to_string(index) + "; run 'meshtrust audit verify'");
+}
+}  // namespace
+
 merkle::SubtreeReader subtree_reader(AuditRepository& repo) {
   return [&repo](unsigned level, std::uint64_t index) {
+    if (level > 0 && level < kSubtreeCacheFloor) {
+      const std::uint64_t count = std::uint64_t{1} << level;
+      auto leaves = repo.leaf_hashes(index << level, count);
+      if (leaves.size() != count) missing_subtree(level, index);
+      std::vector<merkle::Hash> row;
+      for (const auto& l : leaves) {
+        if (l.size() != 32) missing_subtree(level, index);
+        merkle::Hash h;
+        std::copy(l.begin(), l.end(), h.begin());
+        row.push_back(h);
+      }
+      while (row.size() > 1) {
+        for (size_t i = 0; i < row.size() / 2; ++i) row[i] = merkle::node_hash(row[2 * i], row[2 * i + 1]);
+        row.resize(row.size() / 2);
+      }
+      return row[0];
+    }
     auto h = repo.subtree(level, index);
     if (!h || h->size() != 32)
       throw Error(ErrorKind::Storage, "audit log is missing the hash of subtree " + std::to_string(level) + "/" +
@@ -48,13 +73,12 @@ merkle::SubtreeReader subtree_reader(AuditRepository& repo) {
 merkle::Hash tree_root(AuditRepository& repo, std::uint64_t size) { return merkle::root(size, subtree_reader(repo)); }
 
 AuditRecord AuditWriter::append(const AuditEvent& event, TimePoint now) {
+  Edge& e = edge();
   AuditRecord rec;
-  rec.index = repo_.size();
-  rec.time_ms = now.time_since_epoch().count();
+  rec.index = e.size;
   // Keep event times non-decreasing along the log even if the clock steps back, so that a
   // time window is an index range.
-  if (rec.index > 0)
-    if (auto prev = repo_.get(rec.index - 1); prev && prev->time_ms > rec.time_ms) rec.time_ms = prev->time_ms;
+  rec.time_ms = std::max<std::int64_t>(now.time_since_epoch().count(), e.last_time_ms);
   rec.actor = event.actor;
   rec.action = event.action;
   rec.cluster = event.cluster;
@@ -74,15 +98,48 @@ AuditRecord AuditWriter::append(const AuditEvent& event, TimePoint now) {
   merkle::Hash lh = merkle::leaf_hash(pki::as_bytes(rec.leaf));
   rec.leaf_hash.assign(lh.begin(), lh.end());
   repo_.append(rec);
-  for (const auto& node : merkle::nodes_completed_by(rec.index, lh, subtree_reader(repo_)))
-    repo_.put_subtree(node.level, node.index, pki::Bytes(node.hash.begin(), node.hash.end()));
+  // Merge the new leaf into the right edge; every merge completes a subtree.
+  merkle::Hash h = lh;
+  unsigned level = 0;
+  while (!e.frontier.empty() && e.frontier.back().first == level) {
+    h = merkle::node_hash(e.frontier.back().second, h);
+    e.frontier.pop_back();
+    ++level;
+    if (level >= kSubtreeCacheFloor) repo_.put_subtree(level, rec.index >> level, pki::Bytes(h.begin(), h.end()));
+  }
+  e.frontier.emplace_back(level, h);
+  e.size = rec.index + 1;
+  e.last_time_ms = rec.time_ms;
   return rec;
+}
+
+AuditWriter::Edge& AuditWriter::edge() {
+  if (edge_) return *edge_;
+  Edge e;
+  e.size = repo_.size();
+  if (e.size > 0)
+    if (auto last = repo_.get(e.size - 1)) e.last_time_ms = last->time_ms;
+  auto read = subtree_reader(repo_);
+  std::uint64_t start = 0;
+  for (int bit = 63; bit >= 0; --bit) {
+    std::uint64_t span = std::uint64_t{1} << bit;
+    if (e.size & span) {
+      e.frontier.emplace_back(static_cast<unsigned>(bit), read(static_cast<unsigned>(bit), start >> bit));
+      start += span;
+    }
+  }
+  return edge_.emplace(std::move(e));
 }
 
 TreeHead AuditWriter::sign_head(const pki::PrivateKey& audit_key, TimePoint now) {
   TreeHead head;
-  head.tree_size = repo_.size();
-  merkle::Hash r = tree_root(repo_, head.tree_size);
+  const Edge& e = edge();
+  head.tree_size = e.size;
+  merkle::Hash r = merkle::empty_root();
+  if (!e.frontier.empty()) {
+    r = e.frontier.back().second;
+    for (size_t i = e.frontier.size() - 1; i-- > 0;) r = merkle::node_hash(e.frontier[i].second, r);
+  }
   head.root_hash.assign(r.begin(), r.end());
   head.timestamp_ms = now.time_since_epoch().count();
   head.signature = audit_key.sign_sha256(pki::as_bytes(tree_head_message(head.tree_size, head.root_hash, head.timestamp_ms)));

@@ -33,6 +33,9 @@ std::string tree_head_message(std::uint64_t tree_size, const pki::Bytes& root_ha
 
 std::string format_rfc3339_ms(std::int64_t unix_ms);
 
+// Appends within one transaction. It reads the log's right edge once (size, last time, the
+// O(log n) complete subtrees along the edge) and then keeps it in memory, so each further
+// append costs only its inserts.
 class AuditWriter {
  public:
   explicit AuditWriter(AuditRepository& repo) : repo_(repo) {}
@@ -42,8 +45,21 @@ class AuditWriter {
   TreeHead sign_head(const pki::PrivateKey& audit_key, TimePoint now);
 
  private:
+  struct Edge {
+    std::uint64_t size = 0;
+    std::int64_t last_time_ms = 0;
+    std::vector<std::pair<unsigned, merkle::Hash>> frontier;  // complete subtrees, largest first
+  };
+  Edge& edge();
   AuditRepository& repo_;
+  std::optional<Edge> edge_;
 };
+
+// Complete subtrees of 2^kSubtreeCacheFloor leaves and more are cached; smaller ones are
+// folded from their (at most 8) leaf hashes on demand. Caching every level would cost one
+// row per event; this costs one per 16, keeps appends and full verification cheap, and still
+// answers any root or proof with O(log n) reads.
+inline constexpr unsigned kSubtreeCacheFloor = 4;
 
 // Reads of the tree through the cached subtrees.
 merkle::SubtreeReader subtree_reader(AuditRepository& repo);

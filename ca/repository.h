@@ -61,6 +61,8 @@ class AuditRepository {
   // [index << level, (index + 1) << level).
   virtual std::optional<pki::Bytes> subtree(unsigned level, std::uint64_t index) = 0;
   virtual void put_subtree(unsigned level, std::uint64_t index, const pki::Bytes& hash) = 0;
+  // The stored leaf hashes of events [first, first + count), in order (fewer if absent).
+  virtual std::vector<pki::Bytes> leaf_hashes(std::uint64_t first, std::uint64_t count) = 0;
   virtual void put_head(const TreeHead& head) = 0;
   virtual std::optional<TreeHead> latest_head() = 0;
   virtual std::vector<TreeHead> heads() = 0;

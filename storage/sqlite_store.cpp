@@ -311,6 +311,14 @@ class Audit final : public ca::AuditRepository {
     return h;
   }
 
+  std::vector<pki::Bytes> leaf_hashes(std::uint64_t first, std::uint64_t count) override {
+    auto& st = db_.prepare("SELECT leaf_hash FROM audit_events WHERE idx >= ?1 AND idx < ?2 ORDER BY idx");
+    st.bind(1, static_cast<std::int64_t>(first)).bind(2, static_cast<std::int64_t>(first + count));
+    std::vector<pki::Bytes> out;
+    while (st.step()) out.push_back(st.blob(0));
+    return out;
+  }
+
   void put_subtree(unsigned level, std::uint64_t index, const pki::Bytes& hash) override {
     db_.prepare("INSERT INTO audit_subtrees (level, idx, hash) VALUES (?1, ?2, ?3)")
         .bind(1, static_cast<std::int64_t>(level))
@@ -345,11 +353,11 @@ class Audit final : public ca::AuditRepository {
 
  private:
   std::optional<std::int64_t> first_index_at_or_after(std::int64_t time_ms) {
-    auto& st = db_.prepare("SELECT MIN(idx) FROM audit_events WHERE time_ms >= ?1");
+    // One seek in audit_by_time (MIN(idx) would scan every later row).
+    auto& st = db_.prepare("SELECT idx FROM audit_events WHERE time_ms >= ?1 ORDER BY time_ms, idx LIMIT 1");
     st.bind(1, time_ms);
-    st.step();
     std::optional<std::int64_t> v;
-    if (!st.is_null(0)) v = st.int64(0);
+    if (st.step()) v = st.int64(0);
     st.reset();
     return v;
   }

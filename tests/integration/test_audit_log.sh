@@ -81,7 +81,7 @@ tamper "an edited leaf with its hash recomputed by the attacker" \
   "UPDATE audit_events SET leaf = replace(leaf, 'success', 'failure'), leaf_hash = randomblob(32) WHERE idx = 5" 5
 tamper "a deleted event" "DELETE FROM audit_events WHERE idx = 4" 4
 tamper "two swapped events" "UPDATE audit_events SET idx = -1 WHERE idx = 2; UPDATE audit_events SET idx = 2 WHERE idx = 3; UPDATE audit_events SET idx = 3 WHERE idx = -1" 2
-# An attacker who also recomputes the leaf hash is caught by the cached subtree over 4..5.
+# An attacker who also recomputes the leaf hash is caught by the first signed head over it.
 rm -rf "$T/copy"; cp -r "$MESHTRUST_DATA_DIR" "$T/copy"
 python3 - "$T/copy/meshtrust.db" <<'PY'
 import hashlib, sqlite3, sys
@@ -91,9 +91,22 @@ db.execute("UPDATE audit_events SET leaf = ?, leaf_hash = ? WHERE idx = 5", (lea
 db.commit()
 PY
 MESHTRUST_DATA_DIR="$T/copy" "$M" audit verify >/dev/null 2>"$T/verr" && fail "a re-hashed edited leaf was not detected"
-grep -q "failed at index 4: the cached hash of events 4..5" "$T/verr" || fail "re-hashed leaf: $(cat "$T/verr")"
+grep -q "failed at index 5: the signed tree head for size 6 does not match" "$T/verr" || fail "re-hashed leaf: $(cat "$T/verr")"
 tamper "a truncated tail" "DELETE FROM audit_events WHERE idx >= 8" 8
 tamper "a rewritten head" "UPDATE audit_heads SET root_hash = randomblob(32) WHERE tree_size = (SELECT MAX(tree_size) FROM audit_heads)" 10
 tamper "a forged head signature" "UPDATE audit_heads SET signature = X'3006020101020101' WHERE tree_size = 7" 6
-tamper "a wrong cached subtree" "UPDATE audit_subtrees SET hash = randomblob(32) WHERE level = 1 AND idx = 1" 2
+# Cached subtrees exist from 16 events up: grow the log past 32, then alter and drop caches.
+rm -rf "$T/big"; cp -r "$MESHTRUST_DATA_DIR" "$T/big"
+for i in $(seq 1 24); do MESHTRUST_DATA_DIR="$T/big" "$M" cluster add "x$i" >/dev/null; done
+big_tamper() {  # NAME SQL EXPECTED_MESSAGE
+  rm -rf "$T/copy"; cp -r "$T/big" "$T/copy"
+  sqlite3 "$T/copy/meshtrust.db" "$2"
+  MESHTRUST_DATA_DIR="$T/copy" "$M" audit verify >/dev/null 2>"$T/verr" && fail "$1 was not detected"
+  grep -q "$3" "$T/verr" || fail "$1: $(cat "$T/verr")"
+}
+MESHTRUST_DATA_DIR="$T/big" "$M" audit verify >/dev/null || fail "the grown log does not verify"
+big_tamper "a wrong cached subtree" "UPDATE audit_subtrees SET hash = randomblob(32) WHERE level = 4 AND idx = 1" \
+  "failed at index 16: the cached hash of events 16..31 differs"
+big_tamper "a dropped cached subtree" "DELETE FROM audit_subtrees WHERE level = 4 AND idx = 0" \
+  "failed at index 0: the cached hash of events 0..15 is missing"
 echo "audit log: all checks passed"
