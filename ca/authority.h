@@ -8,11 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "ca/audit.h"
 #include "ca/audit_verify.h"
 #include "ca/clock.h"
 #include "ca/key_vault.h"
 #include "ca/model.h"
 #include "ca/repository.h"
+#include "ca/tokens.h"
 #include "pki/certificate.h"
 
 namespace meshtrust::ca {
@@ -117,6 +119,21 @@ class Authority {
   InclusionProof audit_inclusion(std::uint64_t index, std::optional<std::uint64_t> tree_size);
   ConsistencyProof audit_consistency(std::uint64_t first, std::uint64_t second);
   AuditVerifyReport verify_audit();
+
+  // Bearer tokens. create_token returns the token itself, which is never stored or shown again.
+  struct NewToken {
+    TokenRecord record;
+    std::string token;
+  };
+  NewToken create_token(const std::string& actor, Role role, const std::string& name,
+                        std::optional<std::chrono::seconds> ttl);
+  std::vector<TokenRecord> tokens();
+  void revoke_token(const std::string& actor, const std::string& id);
+  // The principal a bearer token stands for, or nullopt if it is malformed, unknown, revoked or
+  // expired (callers cannot tell which: that is deliberate).
+  std::optional<Principal> authenticate(const std::string& token);
+  // Records an event that changes no state (a delivery, a refused request) on its own.
+  void record(const AuditEvent& event);
 
   std::vector<CertificateRecord> certificates(const CertificateFilter& filter);
   std::string root_pem();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ca/model.h"
+#include "ca/tokens.h"
 
 namespace meshtrust::ca {
 
@@ -73,6 +74,15 @@ class AuditRepository {
   virtual void scan_subtrees(const SubtreeVisitor& f) = 0;
 };
 
+class TokenRepository {
+ public:
+  virtual ~TokenRepository() = default;
+  virtual void insert(const TokenRecord& t) = 0;
+  virtual std::optional<TokenRecord> find(const std::string& id) = 0;
+  virtual std::vector<TokenRecord> list() = 0;
+  virtual void revoke(const std::string& id) = 0;
+};
+
 class Transaction {
  public:
   virtual ~Transaction() = default;  // rolls back unless committed
@@ -81,6 +91,7 @@ class Transaction {
   virtual ClusterRepository& clusters() = 0;
   virtual SettingsRepository& settings() = 0;
   virtual AuditRepository& audit() = 0;
+  virtual TokenRepository& tokens() = 0;
   virtual void commit() = 0;
 };
 

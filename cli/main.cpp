@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   cli::add_export_commands(app, action);
   cli::add_report_commands(app, action);
   cli::add_audit_commands(app, action);
+  cli::add_token_commands(app, action);
 
   try {
     app.parse(argc, argv);

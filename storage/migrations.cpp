@@ -87,6 +87,18 @@ CREATE TABLE audit_heads (
   signature     BLOB NOT NULL
 );
 )sql",
+    // 2: bearer tokens for the REST API (hashes only).
+    R"sql(
+CREATE TABLE tokens (
+  id             TEXT PRIMARY KEY,
+  role           TEXT NOT NULL CHECK (role IN ('admin','issuer','auditor','cluster')),
+  name           TEXT NOT NULL,
+  created_at_ms  INTEGER NOT NULL,
+  expires_at_ms  INTEGER,
+  revoked        INTEGER NOT NULL DEFAULT 0,
+  secret_hash    TEXT NOT NULL        -- hex SHA-256 of the secret; the secret is never stored
+) WITHOUT ROWID;
+)sql",
 };
 
 }  // namespace

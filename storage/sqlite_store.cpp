@@ -386,10 +386,52 @@ class Audit final : public ca::AuditRepository {
   Database& db_;
 };
 
+class Tokens final : public ca::TokenRepository {
+ public:
+  explicit Tokens(Database& db) : db_(db) {}
+  void insert(const ca::TokenRecord& t) override {
+    auto& st = db_.prepare(
+        "INSERT INTO tokens (id, role, name, created_at_ms, expires_at_ms, revoked, secret_hash) VALUES (?1,?2,?3,?4,?5,?6,?7)");
+    st.bind(1, t.id).bind(2, ca::to_string(t.role)).bind(3, t.name).bind(4, t.created_at_ms);
+    if (t.expires_at_ms) st.bind(5, *t.expires_at_ms);
+    st.bind(6, std::int64_t{t.revoked}).bind(7, t.secret_hash).run();
+  }
+  std::optional<ca::TokenRecord> find(const std::string& id) override {
+    auto& st = db_.prepare(std::string(kSelect) + " WHERE id = ?1");
+    st.bind(1, id);
+    if (!st.step()) return std::nullopt;
+    auto t = read(st);
+    st.reset();
+    return t;
+  }
+  std::vector<ca::TokenRecord> list() override {
+    auto& st = db_.prepare(std::string(kSelect) + " ORDER BY created_at_ms, id");
+    std::vector<ca::TokenRecord> out;
+    while (st.step()) out.push_back(read(st));
+    return out;
+  }
+  void revoke(const std::string& id) override { db_.prepare("UPDATE tokens SET revoked = 1 WHERE id = ?1").bind(1, id).run(); }
+
+ private:
+  static constexpr const char* kSelect = "SELECT id, role, name, created_at_ms, expires_at_ms, revoked, secret_hash FROM tokens";
+  static ca::TokenRecord read(Statement& st) {
+    ca::TokenRecord t;
+    t.id = st.text(0);
+    t.role = ca::role_from(st.text(1));
+    t.name = st.text(2);
+    t.created_at_ms = st.int64(3);
+    if (!st.is_null(4)) t.expires_at_ms = st.int64(4);
+    t.revoked = st.int64(5) != 0;
+    t.secret_hash = st.text(6);
+    return t;
+  }
+  Database& db_;
+};
+
 class SqliteTransaction final : public ca::Transaction {
  public:
   SqliteTransaction(Database& db, std::unique_lock<std::mutex> lock, bool write)
-      : db_(db), lock_(std::move(lock)), certs_(db), keys_(db), clusters_(db), settings_(db), audit_(db) {
+      : db_(db), lock_(std::move(lock)), certs_(db), keys_(db), clusters_(db), settings_(db), audit_(db), tokens_(db) {
     db_.exec(write ? "BEGIN IMMEDIATE" : "BEGIN");
   }
   ~SqliteTransaction() override {
@@ -406,6 +448,7 @@ class SqliteTransaction final : public ca::Transaction {
   ca::ClusterRepository& clusters() override { return clusters_; }
   ca::SettingsRepository& settings() override { return settings_; }
   ca::AuditRepository& audit() override { return audit_; }
+  ca::TokenRepository& tokens() override { return tokens_; }
   void commit() override {
     db_.exec("COMMIT");
     done_ = true;
@@ -419,6 +462,7 @@ class SqliteTransaction final : public ca::Transaction {
   Clusters clusters_;
   Settings settings_;
   Audit audit_;
+  Tokens tokens_;
   bool done_ = false;
 };
 
