@@ -1,5 +1,9 @@
 #include "api/problem.h"
 
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
 namespace meshtrust::api {
 
 ProblemType problem_for(ca::ErrorKind kind) {
@@ -14,6 +18,18 @@ ProblemType problem_for(ca::ErrorKind kind) {
     case ca::ErrorKind::Internal: return {500, "/problems/internal", "Internal error"};
   }
   return {500, "/problems/internal", "Internal error"};
+}
+
+ApiError bad_request(const std::string& d) { return ApiError(400, "/problems/invalid-request", "Invalid request", d); }
+ApiError unauthorized(const std::string& d) { return ApiError(401, "/problems/unauthenticated", "Authentication required", d); }
+ApiError forbidden(const std::string& d) { return ApiError(403, "/problems/forbidden", "Forbidden", d); }
+ApiError not_found_error(const std::string& d) { return ApiError(404, "/problems/not-found", "Not found", d); }
+
+void write_problem(httplib::Response& res, int status, const std::string& type, const std::string& title,
+                   const std::string& detail) {
+  res.status = status;
+  nlohmann::json body = {{"type", type}, {"title", title}, {"status", status}, {"detail", detail}};
+  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/problem+json");
 }
 
 }  // namespace meshtrust::api

@@ -334,6 +334,7 @@ StatusReport Authority::status() {
 
 std::string to_string(CertKind k) {
   switch (k) {
+    case CertKind::Server: return "server";
     case CertKind::Root: return "root";
     case CertKind::Intermediate: return "intermediate";
     case CertKind::Workload: return "workload";
@@ -354,6 +355,7 @@ CertKind cert_kind_from(const std::string& s) {
   if (s == "root") return CertKind::Root;
   if (s == "intermediate") return CertKind::Intermediate;
   if (s == "workload") return CertKind::Workload;
+  if (s == "server") return CertKind::Server;
   throw Error(ErrorKind::Storage, "unknown certificate kind '" + s + "' in storage");
 }
 

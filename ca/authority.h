@@ -93,6 +93,9 @@ class Authority {
   Authority& operator=(const Authority&) = delete;
 
   bool initialized();
+  // Unlocks the keys now (a server does this at start, so requests never wait on scrypt and a
+  // wrong passphrase stops it before it listens).
+  void unlock();
   CertificateRecord init(const std::string& actor, const InitOptions& options);
 
   ClusterRecord add_cluster(const std::string& actor, const ClusterRecord& spec);
@@ -107,6 +110,20 @@ class Authority {
   // Signs a cluster-generated CSR: only its public key is used; no key is stored.
   CertificateRecord issue_from_csr(const std::string& actor, const std::string& name, const std::string& csr_pem,
                                    const IssueOptions& options);
+
+  // One cluster's bundle for a REST caller; `with_key` only for principals allowed the key.
+  // The delivery is an audit event, durable before this returns.
+  Bundle deliver_bundle(const std::string& actor, const std::string& name, bool with_key);
+  CertificateRecord certificate(const std::string& serial);
+
+  // The REST server's own TLS certificate: ECDSA P-256, issued by the root for `dns_names` and
+  // `ips`, valid `days`. Returns PEMs (leaf then root as the chain) and the key.
+  struct ServerCredentials {
+    std::string cert_chain_pem, key_pem;
+    std::int64_t not_after = 0;
+  };
+  ServerCredentials issue_server_certificate(const std::string& actor, const std::vector<std::string>& dns_names,
+                                             const std::vector<std::string>& ips, int days);
 
   // Releases the bundles (keys included) of `names`; the release is an audit event.
   std::vector<Bundle> export_bundles(const std::string& actor, const std::vector<std::string>& names);

@@ -1,6 +1,7 @@
 // Internal to ca/: the state and helpers shared by the Authority's source files.
 #pragma once
 
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -9,6 +10,7 @@
 #include "ca/audit.h"
 #include "ca/authority.h"
 #include "ca/errors.h"
+#include "ca/group_commit.h"
 #include "ca/names.h"
 #include "ca/profile.h"
 #include "pki/builder.h"
@@ -82,8 +84,17 @@ struct Authority::Impl {
   Store& store;
   const Clock& clock;
   KekSecretSource kek_source;
+  // Unlocked once, then read by many threads (the server): the mutex guards the first unlock.
+  std::recursive_mutex unlock_mu;
   std::optional<KeyVault> vault;
   std::optional<pki::PrivateKey> audit_key;
+
+  // Audit-only events from concurrent requests share one transaction per batch.
+  GroupCommit events{[this](const std::vector<AuditEvent>& batch) {
+    auto tx = write();
+    require_initialized(*tx);
+    commit(*tx, batch);
+  }};
 
   Impl(Store& s, const Clock& c, KekSecretSource k) : store(s), clock(c), kek_source(std::move(k)) {}
 
@@ -97,6 +108,7 @@ struct Authority::Impl {
   }
 
   const KeyVault& unlock(Transaction& tx) {
+    std::lock_guard lock(unlock_mu);
     if (vault) return *vault;
     auto settings = tx.settings().kek();
     if (!settings) throw Error(ErrorKind::NotFound, "the data dir is not initialised; run 'meshtrust init' first");
@@ -111,6 +123,7 @@ struct Authority::Impl {
   }
 
   const pki::PrivateKey& audit_signer(Transaction& tx) {
+    std::lock_guard lock(unlock_mu);
     if (!audit_key) audit_key.emplace(open_key(tx, require_initialized(tx).audit_key_id));
     return *audit_key;
   }
@@ -140,7 +153,7 @@ struct Authority::Impl {
   ClusterRecord require_cluster(Transaction& tx, const std::string& name) {
     require_cluster_name(name);
     auto c = tx.clusters().find(name);
-    if (!c) throw not_found("cluster '" + name + "' is not registered; add it with 'meshtrust cluster add " + name + "'");
+    if (!c) throw not_found(unregistered_cluster_message(name));
     return *c;
   }
 

@@ -69,10 +69,6 @@ std::optional<Principal> Authority::authenticate(const std::string& token) {
   return Principal{rec->role, rec->name, rec->id};
 }
 
-void Authority::record(const AuditEvent& event) {
-  auto tx = impl_->write();
-  impl_->require_initialized(*tx);
-  impl_->commit(*tx, {event});
-}
+void Authority::record(const AuditEvent& event) { impl_->events.record(event); }
 
 }  // namespace meshtrust::ca

@@ -11,7 +11,7 @@
 
 namespace meshtrust::ca {
 
-enum class CertKind { Root, Intermediate, Workload };
+enum class CertKind { Root, Intermediate, Workload, Server };
 enum class CertStatus { Active, Superseded, Revoked };
 
 std::string to_string(CertKind k);

@@ -50,6 +50,10 @@ std::string quoted(std::string_view s) {
   return out + "'";
 }
 
+std::string unregistered_cluster_message(std::string_view name) {
+  return "cluster '" + std::string(name) + "' is not registered; add it with 'meshtrust cluster add " + std::string(name) + "'";
+}
+
 void require_cluster_name(std::string_view name) {
   if (!is_dns1123_label(name))
     throw invalid("cluster name " + quoted(name) +

@@ -1,6 +1,7 @@
 // Validation of names that become parts of paths, Secret names and certificate fields.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace meshtrust::ca {
@@ -14,6 +15,10 @@ bool is_dns1123_subdomain(std::string_view s);
 void require_cluster_name(std::string_view name);
 void require_namespace(std::string_view ns, std::string_view what = "namespace");
 void require_subdomain(std::string_view s, std::string_view what);
+
+// What an unregistered cluster's lookup answers (the REST server answers the same to a
+// cluster principal asking about another cluster, so existence does not leak).
+std::string unregistered_cluster_message(std::string_view name);
 
 // Quotes a user-supplied value for an error message: truncated, control characters escaped.
 std::string quoted(std::string_view s);

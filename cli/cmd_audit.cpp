@@ -90,13 +90,6 @@ nlohmann::json hex_list(const std::vector<pki::Bytes>& hs) {
   return arr;
 }
 
-nlohmann::json head_json(const ca::TreeHead& h) {
-  return {{"tree_size", h.tree_size},
-          {"root_hash", pki::to_hex(h.root_hash)},
-          {"timestamp", h.timestamp_ms},
-          {"signature", pki::base64_encode(h.signature)}};
-}
-
 }  // namespace
 
 void add_audit_commands(CLI::App& app, Action& action) {
@@ -171,7 +164,7 @@ void add_audit_commands(CLI::App& app, Action& action) {
   auto* head = group->add_subcommand("head", "The latest signed tree head (JSON)");
   head->callback([&action] {
     action = [](Context& ctx) {
-      std::cout << head_json(ctx.authority().audit_head()).dump() << "\n";
+      std::cout << ca::to_json(ctx.authority().audit_head()).dump() << "\n";
       return 0;
     };
   });

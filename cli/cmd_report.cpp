@@ -42,25 +42,7 @@ int run_certs_list(Context& ctx, const CertsArgs& a) {
 int run_status(Context& ctx) {
   auto s = ctx.authority().status();
   if (ctx.output() == OutputFormat::Json) {
-    nlohmann::json clusters = nlohmann::json::array();
-    for (const auto& c : s.clusters) {
-      nlohmann::json j = {{"name", c.cluster.name}, {"serial", nullptr}, {"not_after", nullptr}, {"days_left", nullptr}};
-      if (c.intermediate) {
-        j["serial"] = c.intermediate->serial;
-        j["not_after"] = date_utc(c.intermediate->not_after);
-        j["days_left"] = days_left(c.intermediate->not_after, s.now);
-      }
-      clusters.push_back(j);
-    }
-    std::cout << nlohmann::json{{"root",
-                                 {{"serial", s.root.serial},
-                                  {"subject", s.root.subject},
-                                  {"key_algorithm", s.root.key_algorithm},
-                                  {"not_after", date_utc(s.root.not_after)},
-                                  {"days_left", days_left(s.root.not_after, s.now)}}},
-                                {"clusters", clusters}}
-                     .dump()
-              << "\n";
+    std::cout << ca::status_json(s).dump() << "\n";
     return 0;
   }
   std::cout << "root " << s.root.serial << "  " << s.root.subject << "  " << s.root.key_algorithm << "  expires "

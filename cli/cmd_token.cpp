@@ -13,15 +13,6 @@ struct TokenArgs {
   long ttl_hours = 0;
 };
 
-nlohmann::json to_json(const ca::TokenRecord& t) {
-  return {{"id", t.id},
-          {"role", ca::to_string(t.role)},
-          {"name", t.name},
-          {"created_at", date_utc(t.created_at_ms / 1000)},
-          {"expires_at", t.expires_at_ms ? nlohmann::json(date_utc(*t.expires_at_ms / 1000)) : nlohmann::json(nullptr)},
-          {"revoked", t.revoked}};
-}
-
 int run_create(Context& ctx, const TokenArgs& a) {
   ca::Role role = ca::role_from(a.role);
   std::string name = a.name;

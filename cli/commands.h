@@ -18,5 +18,6 @@ void add_export_commands(CLI::App& app, Action& action);  // export, workload
 void add_report_commands(CLI::App& app, Action& action);  // certs list, status
 void add_audit_commands(CLI::App& app, Action& action);   // audit list, verify, proof, consistency, head
 void add_token_commands(CLI::App& app, Action& action);   // token create, list, revoke
+void add_serve_command(CLI::App& app, Action& action);    // serve
 
 }  // namespace meshtrust::cli

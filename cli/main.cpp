@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   cli::add_report_commands(app, action);
   cli::add_audit_commands(app, action);
   cli::add_token_commands(app, action);
+  cli::add_serve_command(app, action);
 
   try {
     app.parse(argc, argv);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ca/authority.h"
+#include "ca/views.h"
 
 namespace meshtrust::cli {
 
@@ -22,10 +23,8 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
-std::string date_utc(std::int64_t unix_seconds);  // "2027-11-22T23:00:00Z"
-std::int64_t days_left(std::int64_t not_after, std::int64_t now);
-
-nlohmann::json to_json(const ca::CertificateRecord& r);
-nlohmann::json to_json(const ca::ClusterRecord& c);
+using ca::date_utc;
+using ca::days_left;
+using ca::to_json;
 
 }  // namespace meshtrust::cli

@@ -71,7 +71,8 @@ void add_eku(X509& cert, const std::vector<ExtendedKeyUsage>& ekus) {
   add_ext(cert, NID_ext_key_usage, v.get(), false, "extendedKeyUsage");
 }
 
-void add_san(X509& cert, const std::vector<std::string>& dns, const std::vector<std::string>& uris) {
+void add_san(X509& cert, const std::vector<std::string>& dns, const std::vector<std::string>& uris,
+             const std::vector<std::string>& ips) {
   GeneralNamesPtr names(check_ptr(GENERAL_NAMES_new(), "allocate subjectAltName"));
   auto push = [&](int type, const std::string& value) {
     std::unique_ptr<GENERAL_NAME, Deleter<GENERAL_NAME_free>> gn(check_ptr(GENERAL_NAME_new(), "allocate name"));
@@ -83,6 +84,18 @@ void add_san(X509& cert, const std::vector<std::string>& dns, const std::vector<
   };
   for (const auto& d : dns) push(GEN_DNS, d);
   for (const auto& u : uris) push(GEN_URI, u);
+  for (const auto& ip : ips) {
+    // a2i_IPADDRESS parses a literal address only (no name resolution, no config language).
+    Asn1OctetStringPtr addr(a2i_IPADDRESS(ip.c_str()));
+    if (!addr) {
+      clear_openssl_errors();
+      throw Error("'" + ip + "' is not an IP address");
+    }
+    std::unique_ptr<GENERAL_NAME, Deleter<GENERAL_NAME_free>> gn(check_ptr(GENERAL_NAME_new(), "allocate name"));
+    GENERAL_NAME_set0_value(gn.get(), GEN_IPADD, addr.release());
+    check_positive(sk_GENERAL_NAME_push(names.get(), gn.get()), "add name");
+    gn.release();
+  }
   add_ext(cert, NID_subject_alt_name, names.get(), false, "subjectAltName");
 }
 
@@ -131,7 +144,8 @@ Certificate sign_certificate(const CertificateTemplate& tmpl, const PublicKey& s
   if (ext.basic_constraints) add_basic_constraints(*cert, *ext.basic_constraints);
   if (ext.key_usage) add_key_usage(*cert, *ext.key_usage);
   if (!ext.extended_key_usage.empty()) add_eku(*cert, ext.extended_key_usage);
-  if (!ext.dns_names.empty() || !ext.uris.empty()) add_san(*cert, ext.dns_names, ext.uris);
+  if (!ext.dns_names.empty() || !ext.uris.empty() || !ext.ip_addresses.empty())
+    add_san(*cert, ext.dns_names, ext.uris, ext.ip_addresses);
   if (ext.subject_key_id) add_ski(*cert, key_id_of(subject_key));
   if (ext.authority_key_id && issuer) {
     Bytes id = issuer->subject_key_id();

@@ -41,6 +41,7 @@ struct Extensions {
   std::vector<ExtendedKeyUsage> extended_key_usage;  // empty: no EKU extension
   std::vector<std::string> dns_names;                // SAN dNSName entries
   std::vector<std::string> uris;                     // SAN URI entries
+  std::vector<std::string> ip_addresses;             // SAN iPAddress entries (textual IPv4/IPv6)
   bool subject_key_id = true;
   bool authority_key_id = true;  // ignored for self-signed certificates
 };

@@ -99,6 +99,32 @@ CREATE TABLE tokens (
   secret_hash    TEXT NOT NULL        -- hex SHA-256 of the secret; the secret is never stored
 ) WITHOUT ROWID;
 )sql",
+    // 3: certificates may also be the REST server's own TLS certificates (kind 'server').
+    // SQLite cannot alter a CHECK constraint, so the table is rebuilt (see migrate()).
+    R"sql(
+CREATE TABLE certificates_v3 (
+  serial         TEXT PRIMARY KEY,
+  kind           TEXT NOT NULL CHECK (kind IN ('root','intermediate','workload','server')),
+  cluster        TEXT,
+  subject        TEXT NOT NULL,
+  issuer_serial  TEXT NOT NULL,
+  not_before     INTEGER NOT NULL,
+  not_after      INTEGER NOT NULL,
+  fingerprint    TEXT NOT NULL UNIQUE,
+  profile        TEXT NOT NULL,
+  key_algorithm  TEXT NOT NULL,
+  key_id         TEXT REFERENCES keys(id),
+  from_csr       INTEGER NOT NULL,
+  status         TEXT NOT NULL CHECK (status IN ('active','superseded','revoked')),
+  issued_at_ms   INTEGER NOT NULL,
+  der            BLOB NOT NULL
+);
+INSERT INTO certificates_v3 SELECT * FROM certificates;
+DROP TABLE certificates;
+ALTER TABLE certificates_v3 RENAME TO certificates;
+CREATE INDEX certificates_by_cluster ON certificates(cluster, kind);
+CREATE INDEX certificates_by_not_after ON certificates(not_after);
+)sql",
 };
 
 }  // namespace
@@ -118,20 +144,35 @@ void migrate(Database& db) {
   if (current > latest_schema_version())
     throw ca::Error(ca::ErrorKind::Storage, "the data dir was written by a newer meshtrust (schema " + std::to_string(current) +
                                                 ", this build knows " + std::to_string(latest_schema_version()) + ")");
-  for (int v = current; v < latest_schema_version(); ++v) {
-    db.exec("BEGIN IMMEDIATE");
-    try {
-      // Re-check under the write lock: another process may have migrated meanwhile.
-      if (schema_version(db) == v) {
-        db.exec(kMigrations[static_cast<size_t>(v)]);
-        db.exec("PRAGMA user_version = " + std::to_string(v + 1));
+  if (current == latest_schema_version()) return;
+  // SQLite's procedure for rebuilding tables: foreign keys off outside the transaction, then
+  // foreign_key_check before commit, so a rebuild never leaves a dangling reference.
+  db.exec("PRAGMA foreign_keys=OFF");
+  try {
+    for (int v = current; v < latest_schema_version(); ++v) {
+      db.exec("BEGIN IMMEDIATE");
+      try {
+        // Re-check under the write lock: another process may have migrated meanwhile.
+        if (schema_version(db) == v) {
+          db.exec(kMigrations[static_cast<size_t>(v)]);
+          auto& check = db.prepare("PRAGMA foreign_key_check");
+          bool dangling = check.step();
+          check.reset();
+          if (dangling)
+            throw ca::Error(ca::ErrorKind::Storage, "schema migration " + std::to_string(v + 1) + " would leave a dangling reference");
+          db.exec("PRAGMA user_version = " + std::to_string(v + 1));
+        }
+        db.exec("COMMIT");
+      } catch (...) {
+        db.exec("ROLLBACK");
+        throw;
       }
-      db.exec("COMMIT");
-    } catch (...) {
-      db.exec("ROLLBACK");
-      throw;
     }
+  } catch (...) {
+    db.exec("PRAGMA foreign_keys=ON");
+    throw;
   }
+  db.exec("PRAGMA foreign_keys=ON");
 }
 
 }  // namespace meshtrust::storage

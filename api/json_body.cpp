@@ -1,0 +1,47 @@
+#include "api/json_body.h"
+
+#include <httplib.h>
+
+#include "api/problem.h"
+
+namespace meshtrust::api {
+
+nlohmann::json json_body(const httplib::Request& req, std::initializer_list<const char*> allowed) {
+  std::string ct = req.get_header_value("Content-Type");
+  std::string media = ct.substr(0, ct.find(';'));
+  while (!media.empty() && media.back() == ' ') media.pop_back();
+  if (media != "application/json")
+    throw ApiError(415, "/problems/unsupported-media-type", "Unsupported media type",
+                   "the body must be application/json, not '" + media.substr(0, 64) + "'");
+  nlohmann::json body;
+  try {
+    body = nlohmann::json::parse(req.body);
+  } catch (const nlohmann::json::parse_error&) {
+    throw bad_request("the body is not valid JSON");
+  }
+  if (!body.is_object()) throw bad_request("the body must be a JSON object");
+  for (const auto& [key, value] : body.items()) {
+    bool known = false;
+    for (const char* a : allowed) known = known || key == a;
+    if (!known) throw bad_request("unknown field '" + key.substr(0, 64) + "'");
+  }
+  return body;
+}
+
+std::optional<std::string> opt_string(const nlohmann::json& body, const char* field, size_t max_len) {
+  auto it = body.find(field);
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) throw bad_request(std::string("field '") + field + "' must be a string");
+  auto s = it->get<std::string>();
+  if (s.size() > max_len) throw bad_request(std::string("field '") + field + "' is longer than " + std::to_string(max_len) + " characters");
+  return s;
+}
+
+std::optional<long long> opt_integer(const nlohmann::json& body, const char* field) {
+  auto it = body.find(field);
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number_integer()) throw bad_request(std::string("field '") + field + "' must be an integer");
+  return it->get<long long>();
+}
+
+}  // namespace meshtrust::api

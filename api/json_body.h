@@ -1,0 +1,24 @@
+// Request bodies: JSON objects only, of the declared content type, with no unknown fields.
+#pragma once
+
+#include <initializer_list>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace httplib {
+struct Request;
+}
+
+namespace meshtrust::api {
+
+// Parses the body as a JSON object whose keys are all in `allowed`; throws ApiError 415 for a
+// content type other than application/json, 400 for malformed JSON, a non-object or an
+// unknown field (named in the detail).
+nlohmann::json json_body(const httplib::Request& req, std::initializer_list<const char*> allowed);
+
+// Typed field access with one-sentence errors ("field 'days' must be an integer").
+std::optional<std::string> opt_string(const nlohmann::json& body, const char* field, size_t max_len = 256);
+std::optional<long long> opt_integer(const nlohmann::json& body, const char* field);
+
+}  // namespace meshtrust::api

@@ -1,0 +1,77 @@
+// What the REST server needs from the Authority beyond the CLI's operations: unlocking at
+// start, audited bundle delivery, and its own TLS certificate.
+#include "ca/authority.h"
+#include "ca/authority_impl.h"
+
+namespace meshtrust::ca {
+
+void Authority::unlock() {
+  auto tx = impl_->read();
+  impl_->require_initialized(*tx);
+  impl_->audit_signer(*tx);
+}
+
+Bundle Authority::deliver_bundle(const std::string& actor, const std::string& name, bool with_key) {
+  Bundle b;
+  {
+    auto tx = impl_->read();
+    auto s = impl_->require_initialized(*tx);
+    auto c = impl_->require_cluster(*tx, name);
+    if (!c.current_serial) throw not_found("cluster '" + name + "' has no intermediate yet");
+    auto rec = tx->certificates().find(*c.current_serial);
+    if (!rec) throw Error(ErrorKind::Storage, "intermediate " + *c.current_serial + " is missing");
+    auto cert = pki::Certificate::from_der(rec->der);
+    pki::Certificate root = impl_->root_cert(*tx, s);
+    b = Bundle{name, rec->serial, rec->fingerprint_sha256, cert.pem(), cert_chain_pem(cert, root), root.pem(), ""};
+    if (with_key && rec->key_id) b.ca_key = impl_->open_key(*tx, *rec->key_id).pkcs8_pem();
+  }
+  // Key delivery is always audited, and the answer waits until the event is durable.
+  impl_->events.record({actor, "bundle.deliver", name, b.serial, true, {{"with_key", !b.ca_key.empty()}}});
+  return b;
+}
+
+CertificateRecord Authority::certificate(const std::string& serial) {
+  if (serial.empty() || serial.size() > 40 || serial.find_first_not_of("0123456789abcdef") != std::string::npos)
+    throw invalid("serial " + ca::quoted(serial) + " is not lowercase hex");
+  auto tx = impl_->read();
+  impl_->require_initialized(*tx);
+  auto rec = tx->certificates().find(serial);
+  if (!rec) throw not_found("no certificate with serial " + serial);
+  return *rec;
+}
+
+Authority::ServerCredentials Authority::issue_server_certificate(const std::string& actor,
+                                                                 const std::vector<std::string>& dns_names,
+                                                                 const std::vector<std::string>& ips, int days) {
+  require_days(days, "server certificate lifetime");
+  if (dns_names.empty() && ips.empty()) throw invalid("the server certificate needs at least one name");
+  for (const auto& d : dns_names)
+    if (d != "localhost" && !is_dns1123_subdomain(d)) throw invalid("server name " + ca::quoted(d) + " is not a DNS name");
+  auto tx = impl_->write();
+  auto s = impl_->require_initialized(*tx);
+  pki::Certificate root = impl_->root_cert(*tx, s);
+  auto root_rec = tx->certificates().find(s.root_serial);
+  auto root_key = impl_->open_key(*tx, *root_rec->key_id);
+  TimePoint now = impl_->clock.now();
+  auto key = pki::PrivateKey::generate({pki::KeySpec::Type::Ec, 256});
+  const Profile& profile = Profile::get("default");
+  auto [nb, na] = validity(profile, now, days, root.not_after());
+  pki::Extensions ext;
+  ext.basic_constraints = pki::BasicConstraints{false, std::nullopt, true};
+  ext.key_usage = pki::KeyUsage{pki::kDigitalSignature, true};
+  ext.extended_key_usage = {pki::ExtendedKeyUsage::ServerAuth};
+  ext.dns_names = dns_names;
+  ext.ip_addresses = ips;
+  std::string cn = dns_names.empty() ? ips.front() : dns_names.front();
+  pki::CertificateTemplate t{pki::Serial::random128(), {{{"O", "meshtrust"}, {"CN", cn}}}, nb, na, ext};
+  auto cert = pki::sign_certificate(t, key.public_key(), root, root_key);
+  auto rec = make_record(cert, CertKind::Server, std::nullopt, root.serial().hex(), "server", std::nullopt, false, now);
+  tx->certificates().insert(rec);
+  nlohmann::json names = dns_names;
+  for (const auto& ip : ips) names.push_back(ip);
+  impl_->commit(*tx, {{actor, "server_certificate.issue", std::nullopt, rec.serial, true,
+                       {{"names", names}, {"not_after", rec.not_after}}}});
+  return {cert.pem() + root.pem(), key.pkcs8_pem(), rec.not_after};
+}
+
+}  // namespace meshtrust::ca

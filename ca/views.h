@@ -1,0 +1,23 @@
+// The JSON shape of the authority's records, shared by the CLI's --output json and the REST
+// API so both speak the same language (and the CLI's remote mode can read it back).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "ca/authority.h"
+
+namespace meshtrust::ca {
+
+std::string date_utc(std::int64_t unix_seconds);  // "2027-11-22T23:00:00Z"
+std::int64_t days_left(std::int64_t not_after, std::int64_t now);
+
+nlohmann::json to_json(const CertificateRecord& r);  // no DER; see certificate_json for the PEM
+nlohmann::json to_json(const ClusterRecord& c);
+nlohmann::json to_json(const TokenRecord& t);        // never the secret
+nlohmann::json to_json(const TreeHead& h);
+nlohmann::json status_json(const StatusReport& s);
+
+}  // namespace meshtrust::ca

@@ -1,0 +1,104 @@
+#include <arpa/inet.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <thread>
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "api/server.h"
+#include "ca/errors.h"
+#include "ca/names.h"
+#include "cli/commands.h"
+
+namespace meshtrust::cli {
+
+namespace {
+
+struct ServeArgs {
+  std::string listen = "127.0.0.1:8443", tls_cert, tls_key;
+  std::vector<std::string> tls_san;
+  size_t max_connections = 256;
+};
+
+bool is_ip(const std::string& s) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+int run_serve(Context& ctx, const ServeArgs& a) {
+  api::ServerConfig config;
+  auto colon = a.listen.rfind(':');
+  if (colon == std::string::npos) throw ca::invalid("--listen must be HOST:PORT, e.g. 127.0.0.1:8443");
+  config.host = a.listen.substr(0, colon);
+  if (config.host.size() > 2 && config.host.front() == '[' && config.host.back() == ']') config.host = config.host.substr(1, config.host.size() - 2);
+  const std::string port = a.listen.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535)
+    throw ca::invalid("--listen port '" + port.substr(0, 8) + "' is not a port number");
+  config.port = std::stoi(port);
+  if (a.tls_cert.empty() != a.tls_key.empty()) throw ca::invalid("--tls-cert and --tls-key go together");
+  config.tls_cert_file = a.tls_cert;
+  config.tls_key_file = a.tls_key;
+  if (!a.tls_san.empty()) {
+    config.tls_dns.clear();
+    config.tls_ips.clear();
+    for (const auto& san : a.tls_san) (is_ip(san) ? config.tls_ips : config.tls_dns).push_back(san);
+  } else {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0 && ca::is_dns1123_subdomain(host)) config.tls_dns.push_back(host);
+  }
+  if (a.max_connections < 1 || a.max_connections > 10000) throw ca::invalid("--max-connections must be between 1 and 10000");
+  config.max_connections = a.max_connections;
+
+  // Structured logs: one JSON object per line on stderr, UTC timestamps.
+  auto logger = spdlog::stderr_logger_mt("meshtrust");
+  logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","event":%v})", spdlog::pattern_time_type::utc);
+  spdlog::set_default_logger(logger);
+
+  // SIGTERM/SIGINT go to one thread that stops the server; in-flight requests then finish.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  api::Server server(ctx.authority(), config);
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig == SIGTERM || sig == SIGINT) {
+      spdlog::info(R"({"msg":"shutting down"})");
+      server.stop();
+    }
+  });
+  try {
+    server.run();
+  } catch (...) {
+    pthread_kill(waiter.native_handle(), SIGTERM);
+    waiter.join();
+    throw;
+  }
+  if (waiter.joinable()) {
+    pthread_kill(waiter.native_handle(), SIGTERM);  // wakes sigwait if the server stopped on its own
+    waiter.join();
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app, Action& action) {
+  auto a = std::make_shared<ServeArgs>();
+  auto* cmd = app.add_subcommand("serve", "Run the HTTPS REST service");
+  cmd->add_option("--listen", a->listen, "HOST:PORT to listen on (default 127.0.0.1:8443)");
+  cmd->add_option("--tls-cert", a->tls_cert, "Serve this certificate chain (PEM) instead of one issued by the root");
+  cmd->add_option("--tls-key", a->tls_key, "The key of --tls-cert (PEM)");
+  cmd->add_option("--tls-san", a->tls_san, "Names for the root-issued server certificate (default: localhost, 127.0.0.1, the host name)");
+  cmd->add_option("--max-connections", a->max_connections, "Concurrent connections served (default 256)");
+  cmd->callback([&action, a] { action = [a](Context& ctx) { return run_serve(ctx, *a); }; });
+}
+
+}  // namespace meshtrust::cli
