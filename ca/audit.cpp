@@ -75,7 +75,7 @@ merkle::Hash tree_root(AuditRepository& repo, std::uint64_t size) { return merkl
 AuditRecord AuditWriter::append(const AuditEvent& event, TimePoint now) {
   Edge& e = edge();
   AuditRecord rec;
-  rec.index = e.size;
+  rec.index = e.range.size();
   // Keep event times non-decreasing along the log even if the clock steps back, so that a
   // time window is an index range.
   rec.time_ms = std::max<std::int64_t>(now.time_since_epoch().count(), e.last_time_ms);
@@ -98,17 +98,9 @@ AuditRecord AuditWriter::append(const AuditEvent& event, TimePoint now) {
   merkle::Hash lh = merkle::leaf_hash(pki::as_bytes(rec.leaf));
   rec.leaf_hash.assign(lh.begin(), lh.end());
   repo_.append(rec);
-  // Merge the new leaf into the right edge; every merge completes a subtree.
-  merkle::Hash h = lh;
-  unsigned level = 0;
-  while (!e.frontier.empty() && e.frontier.back().first == level) {
-    h = merkle::node_hash(e.frontier.back().second, h);
-    e.frontier.pop_back();
-    ++level;
-    if (level >= kSubtreeCacheFloor) repo_.put_subtree(level, rec.index >> level, pki::Bytes(h.begin(), h.end()));
-  }
-  e.frontier.emplace_back(level, h);
-  e.size = rec.index + 1;
+  e.range.push(lh, [&](unsigned level, std::uint64_t index, const merkle::Hash& h) {
+    if (level >= kSubtreeCacheFloor) repo_.put_subtree(level, index, pki::Bytes(h.begin(), h.end()));
+  });
   e.last_time_ms = rec.time_ms;
   return rec;
 }
@@ -116,30 +108,18 @@ AuditRecord AuditWriter::append(const AuditEvent& event, TimePoint now) {
 AuditWriter::Edge& AuditWriter::edge() {
   if (edge_) return *edge_;
   Edge e;
-  e.size = repo_.size();
-  if (e.size > 0)
-    if (auto last = repo_.get(e.size - 1)) e.last_time_ms = last->time_ms;
-  auto read = subtree_reader(repo_);
-  std::uint64_t start = 0;
-  for (int bit = 63; bit >= 0; --bit) {
-    std::uint64_t span = std::uint64_t{1} << bit;
-    if (e.size & span) {
-      e.frontier.emplace_back(static_cast<unsigned>(bit), read(static_cast<unsigned>(bit), start >> bit));
-      start += span;
-    }
-  }
+  std::uint64_t size = repo_.size();
+  if (size > 0)
+    if (auto last = repo_.get(size - 1)) e.last_time_ms = last->time_ms;
+  e.range = merkle::CompactRange::of(size, subtree_reader(repo_));
   return edge_.emplace(std::move(e));
 }
 
 TreeHead AuditWriter::sign_head(const pki::PrivateKey& audit_key, TimePoint now) {
   TreeHead head;
   const Edge& e = edge();
-  head.tree_size = e.size;
-  merkle::Hash r = merkle::empty_root();
-  if (!e.frontier.empty()) {
-    r = e.frontier.back().second;
-    for (size_t i = e.frontier.size() - 1; i-- > 0;) r = merkle::node_hash(e.frontier[i].second, r);
-  }
+  head.tree_size = e.range.size();
+  merkle::Hash r = e.range.root();
   head.root_hash.assign(r.begin(), r.end());
   head.timestamp_ms = now.time_since_epoch().count();
   head.signature = audit_key.sign_sha256(pki::as_bytes(tree_head_message(head.tree_size, head.root_hash, head.timestamp_ms)));

@@ -46,9 +46,8 @@ class AuditWriter {
 
  private:
   struct Edge {
-    std::uint64_t size = 0;
     std::int64_t last_time_ms = 0;
-    std::vector<std::pair<unsigned, merkle::Hash>> frontier;  // complete subtrees, largest first
+    merkle::CompactRange range;
   };
   Edge& edge();
   AuditRepository& repo_;

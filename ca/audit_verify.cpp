@@ -51,41 +51,28 @@ std::optional<std::uint64_t> claimed_index(std::string_view leaf) {
   return v;
 }
 
-// The compact range of complete subtrees over the leaves seen so far (RFC 6962 structure),
-// recording every subtree it completes so cached hashes can be compared afterwards.
+// Rebuilds the tree from the leaves, remembering every cached-size subtree it completes so
+// the stored cache can be compared afterwards.
 class Recomputer {
  public:
   void push(const Hash& leaf) {
-    Hash h = leaf;
-    unsigned level = 0;
-    std::uint64_t i = count_;
-    while (!stack_.empty() && stack_.back().first == level) {
-      h = merkle::node_hash(stack_.back().second, h);
-      stack_.pop_back();
-      ++level;
-      i >>= 1;
-      if (completed_.size() < level) completed_.resize(level);
-      completed_[level - 1].push_back(h);  // level L (>= 1) stored at completed_[L-1], in index order
-    }
-    stack_.emplace_back(level, h);
-    ++count_;
+    range_.push(leaf, [this](unsigned level, std::uint64_t index, const Hash& h) {
+      if (level < kSubtreeCacheFloor) return;
+      if (completed_.size() <= level) completed_.resize(level + 1);
+      (void)index;  // subtrees complete in index order at each level
+      completed_[level].push_back(h);
+    });
   }
-  Hash root() const {
-    if (stack_.empty()) return merkle::empty_root();
-    Hash r = stack_.back().second;
-    for (size_t i = stack_.size() - 1; i-- > 0;) r = merkle::node_hash(stack_[i].second, r);
-    return r;
-  }
-  std::uint64_t size() const { return count_; }
+  Hash root() const { return range_.root(); }
+  std::uint64_t size() const { return range_.size(); }
   const Hash* completed(unsigned level, std::uint64_t index) const {
-    if (level == 0 || level > completed_.size() || index >= completed_[level - 1].size()) return nullptr;
-    return &completed_[level - 1][index];
+    if (level >= completed_.size() || index >= completed_[level].size()) return nullptr;
+    return &completed_[level][index];
   }
 
  private:
-  std::vector<std::pair<unsigned, Hash>> stack_;
+  merkle::CompactRange range_;
   std::vector<std::vector<Hash>> completed_;
-  std::uint64_t count_ = 0;
 };
 
 }  // namespace

@@ -139,6 +139,27 @@ bool verify_consistency(std::uint64_t first, std::uint64_t second, const Hash& f
   return fr == first_root && sr == second_root && sn == 0;
 }
 
+CompactRange CompactRange::of(std::uint64_t size, const SubtreeReader& read) {
+  CompactRange r;
+  std::uint64_t start = 0;
+  for (int bit = 63; bit >= 0; --bit) {
+    std::uint64_t span = std::uint64_t{1} << bit;
+    if (size & span) {
+      r.frontier_.emplace_back(static_cast<unsigned>(bit), read(static_cast<unsigned>(bit), start >> bit));
+      start += span;
+    }
+  }
+  r.size_ = size;
+  return r;
+}
+
+Hash CompactRange::root() const {
+  if (frontier_.empty()) return empty_root();
+  Hash r = frontier_.back().second;
+  for (size_t i = frontier_.size() - 1; i-- > 0;) r = node_hash(frontier_[i].second, r);
+  return r;
+}
+
 std::vector<NewNode> nodes_completed_by(std::uint64_t index, const Hash& leaf, const SubtreeReader& read) {
   std::vector<NewNode> out;
   Hash current = leaf;

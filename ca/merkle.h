@@ -42,4 +42,37 @@ struct NewNode {
 };
 std::vector<NewNode> nodes_completed_by(std::uint64_t index, const Hash& leaf, const SubtreeReader& read);
 
+// The right edge of a growing tree: the complete subtrees, largest first, that together cover
+// every leaf so far. Appending merges equal-sized subtrees; the root folds them right to left.
+class CompactRange {
+ public:
+  CompactRange() = default;
+  // The range over the first `size` leaves of a stored tree.
+  static CompactRange of(std::uint64_t size, const SubtreeReader& read);
+
+  // Appends a leaf hash; `completed(level, index, hash)` is told of each subtree it completes.
+  template <class F>
+  void push(const Hash& leaf, F&& completed) {
+    Hash h = leaf;
+    unsigned level = 0;
+    while (!frontier_.empty() && frontier_.back().first == level) {
+      h = node_hash(frontier_.back().second, h);
+      frontier_.pop_back();
+      ++level;
+      completed(level, size_ >> level, h);
+    }
+    frontier_.emplace_back(level, h);
+    ++size_;
+  }
+  void push(const Hash& leaf) {
+    push(leaf, [](unsigned, std::uint64_t, const Hash&) {});
+  }
+  Hash root() const;
+  std::uint64_t size() const { return size_; }
+
+ private:
+  std::vector<std::pair<unsigned, Hash>> frontier_;
+  std::uint64_t size_ = 0;
+};
+
 }  // namespace meshtrust::ca::merkle

@@ -1,7 +1,9 @@
 #include "ca/views.h"
 
+#include <cstdio>
 #include <ctime>
 
+#include "ca/errors.h"
 #include "pki/encoding.h"
 
 namespace meshtrust::ca {
@@ -77,6 +79,83 @@ nlohmann::json status_json(const StatusReport& s) {
             {"not_after", date_utc(s.root.not_after)},
             {"days_left", days_left(s.root.not_after, s.now)}}},
           {"clusters", clusters}};
+}
+
+std::int64_t parse_date_utc(const std::string& text) {
+  struct tm tm {};
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &y, &mo, &d, &h, &mi, &sec) != 6)
+    throw invalid("'" + text.substr(0, 40) + "' is not a UTC time");
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  return static_cast<std::int64_t>(timegm(&tm));
+}
+
+namespace {
+std::optional<std::string> opt_str(const nlohmann::json& j, const char* k) {
+  auto it = j.find(k);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  return it->get<std::string>();
+}
+template <class F>
+auto reading(const char* what, F f) {
+  try {
+    return f();
+  } catch (const nlohmann::json::exception&) {
+    throw invalid(std::string("the server's answer is not a ") + what);
+  }
+}
+}  // namespace
+
+CertificateRecord certificate_from_json(const nlohmann::json& j) {
+  return reading("certificate", [&] {
+    CertificateRecord r;
+    r.serial = j.at("serial");
+    r.kind = cert_kind_from(j.at("kind"));
+    r.cluster = opt_str(j, "cluster");
+    r.subject = j.at("subject");
+    r.issuer_serial = opt_str(j, "issuer_serial").value_or("");
+    r.not_before = parse_date_utc(j.at("not_before"));
+    r.not_after = parse_date_utc(j.at("not_after"));
+    r.status = cert_status_from(j.at("status"));
+    r.profile = j.at("profile");
+    r.key_algorithm = j.at("key_algorithm");
+    std::string held = j.at("key_held_by");
+    if (held == "meshtrust") r.key_id = "remote";
+    r.from_csr = held == "cluster";
+    r.fingerprint_sha256 = j.at("fingerprint_sha256");
+    return r;
+  });
+}
+
+ClusterRecord cluster_from_json(const nlohmann::json& j) {
+  return reading("cluster", [&] {
+    return ClusterRecord{j.at("name"), j.at("namespace"), j.at("secret_name"), 0, opt_str(j, "intermediate_serial")};
+  });
+}
+
+TokenRecord token_from_json(const nlohmann::json& j) {
+  return reading("token", [&] {
+    TokenRecord t;
+    t.id = j.at("id");
+    t.role = role_from(j.at("role"));
+    t.name = j.at("name");
+    t.created_at_ms = parse_date_utc(j.at("created_at")) * 1000;
+    if (auto e = opt_str(j, "expires_at")) t.expires_at_ms = parse_date_utc(*e) * 1000;
+    t.revoked = j.at("revoked");
+    return t;
+  });
+}
+
+TreeHead tree_head_from_json(const nlohmann::json& j) {
+  return reading("tree head", [&] {
+    return TreeHead{j.at("tree_size"), pki::from_hex(j.at("root_hash").get<std::string>()), j.at("timestamp"),
+                    pki::base64_decode(j.at("signature").get<std::string>())};
+  });
 }
 
 }  // namespace meshtrust::ca

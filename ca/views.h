@@ -20,4 +20,12 @@ nlohmann::json to_json(const TokenRecord& t);        // never the secret
 nlohmann::json to_json(const TreeHead& h);
 nlohmann::json status_json(const StatusReport& s);
 
+// The inverses, for a client reading the API's answers. Throw ca::Error(InvalidRequest) on a
+// shape they do not recognise.
+std::int64_t parse_date_utc(const std::string& text);
+CertificateRecord certificate_from_json(const nlohmann::json& j);
+ClusterRecord cluster_from_json(const nlohmann::json& j);
+TokenRecord token_from_json(const nlohmann::json& j);
+TreeHead tree_head_from_json(const nlohmann::json& j);
+
 }  // namespace meshtrust::ca

@@ -64,7 +64,7 @@ int run_list(Context& ctx, const ListArgs& a) {
   f.outcome = opt(a.outcome);
   if (!a.cursor.empty()) f.after_index = parse_cursor(a.cursor);
   f.limit = a.limit;
-  auto page = ctx.authority().audit_events(f);
+  auto page = ctx.backend().audit_events(f);
   const auto& events = page.events;
   const auto& next = page.next_cursor;
   if (ctx.output() == OutputFormat::Json) {
@@ -112,7 +112,7 @@ void add_audit_commands(CLI::App& app, Action& action) {
   auto* verify = group->add_subcommand("verify", "Recompute every leaf hash, the tree and every signed head");
   verify->callback([&action] {
     action = [](Context& ctx) {
-      auto r = ctx.authority().verify_audit();
+      auto r = ctx.backend().verify_audit();
       if (ctx.output() == OutputFormat::Json) {
         std::cout << nlohmann::json{{"ok", r.ok},
                                     {"tree_size", r.tree_size},
@@ -138,7 +138,7 @@ void add_audit_commands(CLI::App& app, Action& action) {
   proof->add_option("--tree-size", p->tree_size, "Tree size (default: the latest signed head's)")->check(CLI::PositiveNumber);
   proof->callback([&action, p] {
     action = [p](Context& ctx) {
-      auto r = ctx.authority().audit_inclusion(static_cast<std::uint64_t>(p->index),
+      auto r = ctx.backend().audit_inclusion(static_cast<std::uint64_t>(p->index),
                                                p->tree_size > 0 ? std::optional<std::uint64_t>(p->tree_size) : std::nullopt);
       std::cout << nlohmann::json{{"index", r.index},
                                   {"tree_size", r.tree_size},
@@ -155,7 +155,7 @@ void add_audit_commands(CLI::App& app, Action& action) {
   consistency->add_option("--second", p->second, "Later tree size")->required()->check(CLI::PositiveNumber);
   consistency->callback([&action, p] {
     action = [p](Context& ctx) {
-      auto r = ctx.authority().audit_consistency(static_cast<std::uint64_t>(p->first), static_cast<std::uint64_t>(p->second));
+      auto r = ctx.backend().audit_consistency(static_cast<std::uint64_t>(p->first), static_cast<std::uint64_t>(p->second));
       std::cout << nlohmann::json{{"first", r.first}, {"second", r.second}, {"proof", hex_list(r.proof)}}.dump() << "\n";
       return 0;
     };
@@ -164,7 +164,7 @@ void add_audit_commands(CLI::App& app, Action& action) {
   auto* head = group->add_subcommand("head", "The latest signed tree head (JSON)");
   head->callback([&action] {
     action = [](Context& ctx) {
-      std::cout << ca::to_json(ctx.authority().audit_head()).dump() << "\n";
+      std::cout << ca::to_json(ctx.backend().audit_head()).dump() << "\n";
       return 0;
     };
   });
@@ -172,7 +172,7 @@ void add_audit_commands(CLI::App& app, Action& action) {
   auto* key = group->add_subcommand("public-key", "The audit signing key (PEM), to verify tree heads with");
   key->callback([&action] {
     action = [](Context& ctx) {
-      std::cout << ctx.authority().audit_public_key_pem();
+      std::cout << ctx.backend().audit_public_key_pem();
       return 0;
     };
   });

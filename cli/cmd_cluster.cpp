@@ -39,7 +39,7 @@ void add_cluster_commands(CLI::App& app, Action& action) {
       spec.name = a->name;
       spec.ns = a->ns;
       spec.secret_name = a->secret_name;
-      auto c = ctx.authority().add_cluster(ctx.actor(), spec);
+      auto c = ctx.backend().add_cluster(spec);
       if (ctx.output() == OutputFormat::Json)
         std::cout << to_json(c).dump() << "\n";
       else
@@ -51,7 +51,7 @@ void add_cluster_commands(CLI::App& app, Action& action) {
   auto* list = group->add_subcommand("list", "List registered clusters");
   list->callback([&action] {
     action = [](Context& ctx) {
-      auto clusters = ctx.authority().clusters();
+      auto clusters = ctx.backend().clusters();
       if (ctx.output() == OutputFormat::Json) {
         nlohmann::json arr = nlohmann::json::array();
         for (const auto& c : clusters) arr.push_back(to_json(c));
@@ -69,7 +69,7 @@ void add_cluster_commands(CLI::App& app, Action& action) {
   show->add_option("name", a->name, "Cluster name")->required();
   show->callback([&action, a] {
     action = [a](Context& ctx) {
-      print_cluster(ctx, ctx.authority().cluster(a->name));
+      print_cluster(ctx, ctx.backend().cluster(a->name));
       return 0;
     };
   });
@@ -78,7 +78,7 @@ void add_cluster_commands(CLI::App& app, Action& action) {
   remove->add_option("name", a->name, "Cluster name")->required();
   remove->callback([&action, a] {
     action = [a](Context& ctx) {
-      ctx.authority().remove_cluster(ctx.actor(), a->name);
+      ctx.backend().remove_cluster(a->name);
       if (ctx.output() == OutputFormat::Json)
         std::cout << nlohmann::json{{"removed", a->name}}.dump() << "\n";
       else

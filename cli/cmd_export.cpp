@@ -34,7 +34,7 @@ int run_export(Context& ctx, const ExportArgs& a) {
   for (const auto& n : a.names)
     for (const char* f : {"ca-cert.pem", "ca-key.pem", "cert-chain.pem", "root-cert.pem"}) targets.push_back(out / n / f);
   check_targets(targets, a.force);
-  auto bundles = ctx.authority().export_bundles(ctx.actor(), a.names);
+  auto bundles = ctx.backend().export_bundles(a.names);
   std::vector<PlannedFile> files{{out / "root-cert.pem", bundles.front().root_cert, false}};
   for (const auto& b : bundles) {
     fs::path dir = out / b.cluster;
@@ -71,7 +71,7 @@ int run_workload(Context& ctx, const WorkloadArgs& a) {
                                       out / "root-cert.pem"};
   // Check the destination before issuing, so a refused write does not issue a certificate.
   check_targets(targets, a.force);
-  auto w = ctx.authority().issue_workload(ctx.actor(), r);
+  auto w = ctx.backend().issue_workload(r);
   write_files({{targets[0], w.cert, false}, {targets[1], w.key, true}, {targets[2], w.chain, false}, {targets[3], w.root_cert, false}},
               a.force);
   if (ctx.output() == OutputFormat::Json)

@@ -22,16 +22,16 @@ int run_issue(Context& ctx, const IssueArgs& a) {
   if (!a.profile.empty()) o.profile = a.profile;
   if (!a.key_algorithm.empty()) o.key_algorithm = a.key_algorithm;
   if (a.days != 0) o.days = a.days;
-  auto& authority = ctx.authority();
+  auto& backend = ctx.backend();
 
   std::vector<ca::CertificateRecord> issued;
   if (!a.csr.empty()) {
     if (a.names.size() != 1) throw ca::invalid("--csr signs one cluster's request; name exactly one cluster");
     std::string pem = read_input_file(a.csr, "CSR", 64 * 1024);
-    issued.push_back(authority.issue_from_csr(ctx.actor(), a.names[0], pem, o));
+    issued.push_back(backend.issue_from_csr(a.names[0], pem, o));
   } else {
     const bool live = ::isatty(STDERR_FILENO) && ctx.output() == OutputFormat::Text && a.names.size() > 1;
-    issued = authority.issue(ctx.actor(), a.names, o, [&](size_t done, size_t total, const ca::CertificateRecord& r) {
+    issued = backend.issue(a.names, o, [&](size_t done, size_t total, const ca::CertificateRecord& r) {
       if (live) std::cerr << "\rissued " << done << "/" << total << " (" << *r.cluster << ")\033[K" << std::flush;
     });
     if (live) std::cerr << "\r\033[K";

@@ -25,7 +25,7 @@ int run_certs_list(Context& ctx, const CertsArgs& a) {
     if (a.expiring_within > 36500) throw ca::invalid("--expiring-within is at most 36500 days");
     f.not_after_before = static_cast<std::int64_t>(std::time(nullptr)) + std::int64_t{a.expiring_within} * 86400;
   }
-  auto certs = ctx.authority().certificates(f);
+  auto certs = ctx.backend().certificates(f);
   if (ctx.output() == OutputFormat::Json) {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& c : certs) arr.push_back(to_json(c));
@@ -40,7 +40,7 @@ int run_certs_list(Context& ctx, const CertsArgs& a) {
 }
 
 int run_status(Context& ctx) {
-  auto s = ctx.authority().status();
+  auto s = ctx.backend().status();
   if (ctx.output() == OutputFormat::Json) {
     std::cout << ca::status_json(s).dump() << "\n";
     return 0;

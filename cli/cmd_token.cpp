@@ -27,7 +27,7 @@ int run_create(Context& ctx, const TokenArgs& a) {
   }
   std::optional<std::chrono::seconds> ttl;
   if (a.ttl_hours > 0) ttl = std::chrono::hours(a.ttl_hours);
-  auto t = ctx.authority().create_token(ctx.actor(), role, name, ttl);
+  auto t = ctx.backend().create_token(role, name, ttl);
   if (ctx.output() == OutputFormat::Json) {
     auto j = to_json(t.record);
     j["token"] = t.token;
@@ -56,7 +56,7 @@ void add_token_commands(CLI::App& app, Action& action) {
   auto* list = group->add_subcommand("list", "List tokens (never their secrets)");
   list->callback([&action] {
     action = [](Context& ctx) {
-      auto tokens = ctx.authority().tokens();
+      auto tokens = ctx.backend().tokens();
       if (ctx.output() == OutputFormat::Json) {
         nlohmann::json arr = nlohmann::json::array();
         for (const auto& t : tokens) arr.push_back(to_json(t));
@@ -76,7 +76,7 @@ void add_token_commands(CLI::App& app, Action& action) {
   revoke->add_option("id", a->id, "Token id (from token list)")->required();
   revoke->callback([&action, a] {
     action = [a](Context& ctx) {
-      ctx.authority().revoke_token(ctx.actor(), a->id);
+      ctx.backend().revoke_token(a->id);
       if (ctx.output() == OutputFormat::Json)
         std::cout << nlohmann::json{{"revoked", a->id}}.dump() << "\n";
       else

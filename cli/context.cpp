@@ -9,6 +9,7 @@
 
 #include "ca/errors.h"
 #include "cli/files.h"
+#include "cli/remote_backend.h"
 #include "storage/sqlite_store.h"
 
 namespace meshtrust::cli {
@@ -69,7 +70,22 @@ ca::Authority& Context::open() {
   return *authority_;
 }
 
+Backend& Context::backend() {
+  if (backend_) return *backend_;
+  if (remote()) {
+    std::string token = options_.token;
+    if (token.empty())
+      if (const char* env = std::getenv("MESHTRUST_TOKEN"); env && *env) token = env;
+    if (token.empty()) throw ca::invalid("--server needs a token: pass --token or set MESHTRUST_TOKEN");
+    backend_ = make_remote_backend({options_.server, token, options_.ca_file});
+  } else {
+    backend_ = std::make_unique<LocalBackend>(authority(), actor());
+  }
+  return *backend_;
+}
+
 ca::Authority& Context::authority() {
+  if (remote()) throw ca::invalid("this command works on a local data dir; drop --server");
   std::error_code ec;
   if (!fs::exists(db_path(), ec))
     throw ca::not_found("data dir '" + options_.data_dir + "' is not initialised; run 'meshtrust init' first");
@@ -77,6 +93,7 @@ ca::Authority& Context::authority() {
 }
 
 ca::Authority& Context::authority_for_init() {
+  if (remote()) throw ca::invalid("init creates a root in a local data dir; drop --server");
   std::error_code ec;
   fs::create_directories(options_.data_dir, ec);
   if (ec) throw ca::invalid("cannot create data dir '" + options_.data_dir + "': " + ec.message());

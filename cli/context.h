@@ -7,6 +7,7 @@
 
 #include "ca/authority.h"
 #include "ca/clock.h"
+#include "cli/backend.h"
 
 namespace meshtrust::storage {
 class SqliteStore;
@@ -17,6 +18,7 @@ namespace meshtrust::cli {
 enum class OutputFormat { Text, Json };
 
 struct GlobalOptions {
+  std::string server, token, ca_file;  // remote mode
   std::string data_dir;
   std::string output = "text";
   std::string passphrase_file;
@@ -34,7 +36,11 @@ class Context {
   // The principal recorded in audit events: the local OS user.
   std::string actor() const;
 
+  // What commands run against: the server (--server) or the local data dir.
+  Backend& backend();
+  bool remote() const { return !options_.server.empty(); }
   // The authority over an initialised data dir; refuses (without creating anything) otherwise.
+  // For commands that only make sense locally (serve); refuses in remote mode.
   ca::Authority& authority();
   // The authority for `init`: creates the data dir (0700) if needed.
   ca::Authority& authority_for_init();
@@ -47,6 +53,7 @@ class Context {
   ca::SystemClock clock_;
   std::unique_ptr<storage::SqliteStore> store_;
   std::unique_ptr<ca::Authority> authority_;
+  std::unique_ptr<Backend> backend_;
 };
 
 }  // namespace meshtrust::cli

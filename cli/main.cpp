@@ -14,6 +14,9 @@ int main(int argc, char** argv) {
   CLI::App app{"meshtrust: the mesh's root CA, per-cluster intermediates and their delivery", "meshtrust"};
   app.require_subcommand(1);
   cli::GlobalOptions options;
+  app.add_option("--server", options.server, "Run against this meshtrust server (https://host:port) instead of a data dir");
+  app.add_option("--token", options.token, "Bearer token for --server (else env MESHTRUST_TOKEN)");
+  app.add_option("--ca-file", options.ca_file, "CA to verify --server with (e.g. the mesh's root-cert.pem)");
   app.add_option("--data-dir", options.data_dir, "Data directory (default ./meshtrust-data, env MESHTRUST_DATA_DIR)");
   app.add_option("--output", options.output, "Output format: text or json")->check(CLI::IsMember({"text", "json"}));
   app.add_option("--passphrase-file", options.passphrase_file, "File holding the key passphrase (else env MESHTRUST_PASSPHRASE)");
