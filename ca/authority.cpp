@@ -210,7 +210,15 @@ std::vector<CertificateRecord> Authority::issue(const std::string& actor, const 
   }
   pool.clear();
   if (failure) std::rethrow_exception(failure);
-  return issued;
+  // Workers finish in any order; answer in the order the names were given.
+  std::vector<size_t> order(names.size());
+  for (size_t i = 0; i < issued.size(); ++i)
+    for (size_t p = 0; p < names.size(); ++p)
+      if (issued[i].cluster == names[p]) order[p] = i;
+  std::vector<CertificateRecord> sorted;
+  sorted.reserve(issued.size());
+  for (size_t p = 0; p < names.size(); ++p) sorted.push_back(std::move(issued[order[p]]));
+  return sorted;
 }
 
 CertificateRecord Authority::issue_from_csr(const std::string& actor, const std::string& name, const std::string& csr_pem,

@@ -35,17 +35,47 @@ echo "== writing bundles to $BUNDLES"
 "$MT" export "${CLUSTERS[@]}" --out "$BUNDLES" --force
 "$MT" status
 
+# The REST service on 127.0.0.1 (left running; a second run finds it and leaves it alone).
+PORT="${MESHTRUST_PORT:-8443}"
+URL="https://127.0.0.1:$PORT"
+ROOT_PEM="$BUNDLES/root-cert.pem"
+TOKENS="$MESHTRUST_DATA_DIR/quickstart-tokens"   # demo convenience: tokens are shown only once
+if [[ ! -f "$TOKENS" ]]; then
+  ( umask 077
+    echo "ADMIN_TOKEN=$("$MT" token create --role admin --name quickstart 2>/dev/null)"
+    echo "CLUSTER_TOKEN=$("$MT" token create --role cluster --cluster "${CLUSTERS[0]}" 2>/dev/null)" ) > "$TOKENS.tmp"
+  mv "$TOKENS.tmp" "$TOKENS"
+fi
+# shellcheck disable=SC1090
+source "$TOKENS"
+if curl -sf --cacert "$ROOT_PEM" "$URL/readyz" >/dev/null 2>&1; then
+  echo "== REST service already running at $URL"
+else
+  echo "== starting the REST service at $URL (log: $MESHTRUST_DATA_DIR/serve.log)"
+  nohup "$MT" serve --listen "127.0.0.1:$PORT" >>"$MESHTRUST_DATA_DIR/serve.log" 2>&1 &
+  echo $! > "$MESHTRUST_DATA_DIR/serve.pid"
+  for _ in $(seq 1 100); do
+    curl -sf --cacert "$ROOT_PEM" "$URL/readyz" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  curl -sf --cacert "$ROOT_PEM" "$URL/readyz" >/dev/null || { echo "the REST service did not start; see $MESHTRUST_DATA_DIR/serve.log" >&2; exit 1; }
+fi
+
 cat <<NEXT
 
 Done. Each cluster's bundle is in $BUNDLES/<cluster>/ (ca-cert.pem, ca-key.pem, cert-chain.pem,
-root-cert.pem), the layout istiod loads from the cacerts Secret.
+root-cert.pem), the layout istiod loads from the cacerts Secret. The REST service runs at $URL
+(pid $(cat "$MESHTRUST_DATA_DIR/serve.pid" 2>/dev/null || echo "?"); tokens in $TOKENS).
 
 Try next:
   export MESHTRUST_DATA_DIR=$MESHTRUST_DATA_DIR
   $MT certs list
-  openssl verify -x509_strict -CAfile $BUNDLES/root-cert.pem -untrusted $BUNDLES/${CLUSTERS[0]}/cert-chain.pem $BUNDLES/${CLUSTERS[0]}/ca-cert.pem
-  kubectl create secret generic cacerts -n istio-system --from-file=$BUNDLES/${CLUSTERS[0]}/
-  $MT workload demo --cluster ${CLUSTERS[0]} --out /tmp/demo-certs
-
-The REST service (meshtrust serve) is not built yet, so quickstart stops here.
+  $MT audit verify
+  openssl verify -x509_strict -CAfile $ROOT_PEM -untrusted $BUNDLES/${CLUSTERS[0]}/cert-chain.pem $BUNDLES/${CLUSTERS[0]}/ca-cert.pem
+  curl --cacert $ROOT_PEM $URL/v1/trust-bundle
+  curl --cacert $ROOT_PEM -H "Authorization: Bearer \$CLUSTER_TOKEN" $URL/v1/clusters/${CLUSTERS[0]}/cacerts
+  curl --cacert $ROOT_PEM -H "Authorization: Bearer \$CLUSTER_TOKEN" "$URL/v1/clusters/${CLUSTERS[0]}/cacerts?format=secret" | kubectl apply -f -
+  $MT --server $URL --token \$ADMIN_TOKEN --ca-file $ROOT_PEM status
+  (the tokens: source $TOKENS)
+Stop the service with: kill \$(cat $MESHTRUST_DATA_DIR/serve.pid)
 NEXT

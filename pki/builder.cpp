@@ -117,7 +117,10 @@ void add_aki(X509& cert, const Bytes& issuer_key_id) {
 Certificate sign_certificate(const CertificateTemplate& tmpl, const PublicKey& subject_key,
                              const std::optional<Certificate>& issuer, const PrivateKey& issuer_key) {
   if (tmpl.not_after <= tmpl.not_before) throw Error("certificate validity ends before it begins");
-  if (tmpl.serial.bytes.empty() || (tmpl.serial.bytes[0] & 0x80)) throw Error("serial number must be positive");
+  // Serial holds an unsigned magnitude; RFC 5280 allows at most 20 octets once DER-encoded.
+  if (tmpl.serial.bytes.empty() || tmpl.serial.bytes.size() > 19) throw Error("serial number must be 1 to 19 bytes");
+  if (!issuer && !(subject_key == issuer_key.public_key()))
+    throw Error("a self-signed certificate must be signed with its own key");
   if (issuer && !issuer->public_key().operator==(issuer_key.public_key()))
     throw Error("issuer key does not match issuer certificate");
 
@@ -125,6 +128,7 @@ Certificate sign_certificate(const CertificateTemplate& tmpl, const PublicKey& s
   check(X509_set_version(cert.get(), X509_VERSION_3), "set version");
   BigNumPtr bn(check_ptr(BN_bin2bn(tmpl.serial.bytes.data(), static_cast<int>(tmpl.serial.bytes.size()), nullptr),
                          "encode serial"));
+  if (BN_is_zero(bn.get())) throw Error("serial number must be positive");
   Asn1IntegerPtr serial(check_ptr(BN_to_ASN1_INTEGER(bn.get(), nullptr), "encode serial"));
   check(X509_set_serialNumber(cert.get(), serial.get()), "set serial");
 

@@ -76,14 +76,17 @@ std::string make_csr_pem(const PrivateKey& key, const DistinguishedName& subject
     X509ExtensionsPtr exts(check_ptr(sk_X509_EXTENSION_new_null(), "allocate extensions"));
     GeneralNamesPtr names(check_ptr(GENERAL_NAMES_new(), "allocate names"));
     for (const auto& d : dns) {
-      GENERAL_NAME* gn = check_ptr(GENERAL_NAME_new(), "allocate name");
-      ASN1_IA5STRING* s = ASN1_IA5STRING_new();
-      ASN1_STRING_set(s, d.data(), static_cast<int>(d.size()));
-      GENERAL_NAME_set0_value(gn, GEN_DNS, s);
-      sk_GENERAL_NAME_push(names.get(), gn);
+      std::unique_ptr<GENERAL_NAME, Deleter<GENERAL_NAME_free>> gn(check_ptr(GENERAL_NAME_new(), "allocate name"));
+      ASN1_IA5STRING* s = check_ptr(ASN1_IA5STRING_new(), "allocate name");
+      GENERAL_NAME_set0_value(gn.get(), GEN_DNS, s);
+      check(ASN1_STRING_set(s, d.data(), static_cast<int>(d.size())), "set name");
+      check_positive(sk_GENERAL_NAME_push(names.get(), gn.get()), "add name");
+      gn.release();
     }
-    X509_EXTENSION* ext = check_ptr(X509V3_EXT_i2d(NID_subject_alt_name, 0, names.get()), "encode SAN");
-    sk_X509_EXTENSION_push(exts.get(), ext);
+    std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION_free>> ext(
+        check_ptr(X509V3_EXT_i2d(NID_subject_alt_name, 0, names.get()), "encode SAN"));
+    check_positive(sk_X509_EXTENSION_push(exts.get(), ext.get()), "add extension");
+    ext.release();
     check(X509_REQ_add_extensions(req.get(), exts.get()), "add CSR extensions");
   }
   check_positive(X509_REQ_sign(req.get(), &key.raw(), EVP_sha256()), "sign CSR");

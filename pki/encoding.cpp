@@ -53,6 +53,9 @@ Bytes base64_decode(std::string_view text) {
     if (!ok) throw Error("base64 text contains an invalid character");
     clean.push_back(c);
   }
+  if (auto eq = clean.find('=');
+      eq != std::string::npos && (eq + 2 < clean.size() || clean.find_first_not_of('=', eq) != std::string::npos))
+    throw Error("base64 text has '=' before its end");
   if (clean.size() % 4 != 0) throw Error("base64 text has a length that is not a multiple of 4");
   Bytes out(clean.size() / 4 * 3);
   int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(clean.data()), static_cast<int>(clean.size()));

@@ -69,7 +69,10 @@ std::string PublicKey::pem() const { return to_pem("PUBLIC KEY", der()); }
 
 KeySpec PublicKey::spec() const {
   int bits = EVP_PKEY_get_bits(key_.get());
-  if (EVP_PKEY_is_a(key_.get(), "RSA")) return {KeySpec::Type::Rsa, bits};
+  if (EVP_PKEY_is_a(key_.get(), "RSA")) {
+    if (bits < 2048) throw Error("RSA keys under 2048 bits are not supported (got " + std::to_string(bits) + ")");
+    return {KeySpec::Type::Rsa, bits};
+  }
   if (EVP_PKEY_is_a(key_.get(), "EC")) {
     char group[64] = {};
     size_t len = 0;
@@ -96,6 +99,7 @@ PrivateKey PrivateKey::generate(const KeySpec& spec) {
     if (spec.bits < 2048) throw Error("RSA keys under 2048 bits are not issued");
     raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(spec.bits));
   } else {
+    if (spec.bits != 256 && spec.bits != 384) throw Error("ECDSA keys are issued on P-256 or P-384 only");
     raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", curve_name(spec.bits));
   }
   return PrivateKey(PKeyPtr(check_ptr(raw, "generate " + spec.name() + " key")));
