@@ -150,6 +150,7 @@ void Server::run() {
   // (architecture.md, "Facts about the libraries").
   const size_t workers = d.config.max_connections;
   svr.new_task_queue = [workers] { return new BoundedPool(workers); };
+  svr.set_tcp_nodelay(true);  // small answers on keep-alive must not wait for Nagle + delayed ACK
   svr.set_keep_alive_max_count(10000);
   svr.set_keep_alive_timeout(d.config.keep_alive_timeout.count());
   svr.set_read_timeout(d.config.read_timeout.count(), 0);

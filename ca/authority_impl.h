@@ -1,6 +1,7 @@
 // Internal to ca/: the state and helpers shared by the Authority's source files.
 #pragma once
 
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -88,6 +89,11 @@ struct Authority::Impl {
   std::recursive_mutex unlock_mu;
   std::optional<KeyVault> vault;
   std::optional<pki::PrivateKey> audit_key;
+
+  // Delivered bundles by intermediate serial: a serial's certificate, chain and key never change,
+  // so decoding them once serves every later delivery (the server holds the KEK anyway).
+  std::mutex bundle_cache_mu;
+  std::map<std::string, Bundle> bundle_cache;
 
   // Audit-only events from concurrent requests share one transaction per batch.
   GroupCommit events{[this](const std::vector<AuditEvent>& batch) {

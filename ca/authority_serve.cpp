@@ -18,12 +18,26 @@ Bundle Authority::deliver_bundle(const std::string& actor, const std::string& na
     auto s = impl_->require_initialized(*tx);
     auto c = impl_->require_cluster(*tx, name);
     if (!c.current_serial) throw not_found("cluster '" + name + "' has no intermediate yet");
-    auto rec = tx->certificates().find(*c.current_serial);
-    if (!rec) throw Error(ErrorKind::Storage, "intermediate " + *c.current_serial + " is missing");
-    auto cert = pki::Certificate::from_der(rec->der);
-    pki::Certificate root = impl_->root_cert(*tx, s);
-    b = Bundle{name, rec->serial, rec->fingerprint_sha256, cert.pem(), cert_chain_pem(cert, root), root.pem(), ""};
-    if (with_key && rec->key_id) b.ca_key = impl_->open_key(*tx, *rec->key_id).pkcs8_pem();
+    bool cached = false;
+    {
+      std::lock_guard lock(impl_->bundle_cache_mu);
+      if (auto it = impl_->bundle_cache.find(*c.current_serial); it != impl_->bundle_cache.end()) {
+        b = it->second;
+        cached = true;
+      }
+    }
+    if (!cached) {
+      auto rec = tx->certificates().find(*c.current_serial);
+      if (!rec) throw Error(ErrorKind::Storage, "intermediate " + *c.current_serial + " is missing");
+      auto cert = pki::Certificate::from_der(rec->der);
+      pki::Certificate root = impl_->root_cert(*tx, s);
+      b = Bundle{name, rec->serial, rec->fingerprint_sha256, cert.pem(), cert_chain_pem(cert, root), root.pem(), ""};
+      if (rec->key_id) b.ca_key = impl_->open_key(*tx, *rec->key_id).pkcs8_pem();
+      std::lock_guard lock(impl_->bundle_cache_mu);
+      if (impl_->bundle_cache.size() > 100000) impl_->bundle_cache.clear();  // bounded
+      impl_->bundle_cache[b.serial] = b;
+    }
+    if (!with_key) b.ca_key.clear();
   }
   // Key delivery is always audited, and the answer waits until the event is durable.
   impl_->events.record({actor, "bundle.deliver", name, b.serial, true, {{"with_key", !b.ca_key.empty()}}});

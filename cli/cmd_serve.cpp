@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <iostream>
 #include <thread>
 
@@ -66,25 +67,27 @@ int run_serve(Context& ctx, const ServeArgs& a) {
   ::signal(SIGPIPE, SIG_IGN);
 
   api::Server server(ctx.authority(), config);
+  std::atomic<bool> done{false};
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&signals, &sig);
-    if (sig == SIGTERM || sig == SIGINT) {
+    if (!done && (sig == SIGTERM || sig == SIGINT)) {
       spdlog::info(R"({"msg":"shutting down"})");
       server.stop();
     }
   });
+  auto release_waiter = [&] {
+    done = true;
+    pthread_kill(waiter.native_handle(), SIGTERM);  // wakes sigwait; `done` tells it not to act
+    waiter.join();
+  };
   try {
     server.run();
   } catch (...) {
-    pthread_kill(waiter.native_handle(), SIGTERM);
-    waiter.join();
+    release_waiter();
     throw;
   }
-  if (waiter.joinable()) {
-    pthread_kill(waiter.native_handle(), SIGTERM);  // wakes sigwait if the server stopped on its own
-    waiter.join();
-  }
+  release_waiter();
   return 0;
 }
 
