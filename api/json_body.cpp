@@ -7,9 +7,14 @@
 namespace meshtrust::api {
 
 nlohmann::json json_body(const httplib::Request& req, std::initializer_list<const char*> allowed) {
+  // cpp-httplib enforces its payload limit on Content-Length bodies only; a chunked body is
+  // checked here.
+  if (req.body.size() > kBodyLimit)
+    throw ApiError(413, "/problems/payload-too-large", "Payload too large", "the request body is larger than 64 KiB");
   std::string ct = req.get_header_value("Content-Type");
   std::string media = ct.substr(0, ct.find(';'));
   while (!media.empty() && media.back() == ' ') media.pop_back();
+  for (auto& ch : media) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));  // media types ignore case
   if (media != "application/json")
     throw ApiError(415, "/problems/unsupported-media-type", "Unsupported media type",
                    "the body must be application/json, not '" + media.substr(0, 64) + "'");

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +12,8 @@ struct Request;
 }
 
 namespace meshtrust::api {
+
+inline constexpr size_t kBodyLimit = 64 * 1024;
 
 // Parses the body as a JSON object whose keys are all in `allowed`; throws ApiError 415 for a
 // content type other than application/json, 400 for malformed JSON, a non-object or an

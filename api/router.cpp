@@ -97,6 +97,7 @@ void Router::handle(const std::string& route, const Access& access, const Handle
     spdlog::error(nlohmann::json{{"msg", "unhandled error"}, {"request_id", call.request_id}, {"error", e.what()}}.dump());
     write_problem(res, 500, "/problems/internal", "Internal error", "internal error (request " + call.request_id + ")");
   }
+  if (res.status == 401) res.set_header("WWW-Authenticate", "Bearer realm=\"meshtrust\"");
   if (!failure.empty()) {
     // Every authentication or authorization failure is audited, then answered slowly if the
     // peer keeps failing.

@@ -1,6 +1,7 @@
 #include <httplib.h>
 
 #include <charconv>
+#include <climits>
 
 #include <nlohmann/json.hpp>
 
@@ -23,8 +24,8 @@ std::optional<std::uint64_t> uint_param(const httplib::Request& req, const char*
   const std::string& v = req.get_param_value(name);
   std::uint64_t out = 0;
   auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (v.empty() || ec != std::errc() || ptr != v.data() + v.size())
-    throw bad_request(std::string("query parameter '") + name + "' must be a non-negative integer");
+  if (v.empty() || ec != std::errc() || ptr != v.data() + v.size() || out > static_cast<std::uint64_t>(INT64_MAX))
+    throw bad_request(std::string("query parameter '") + name + "' must be an integer from 0 to 2^63-1");
   return out;
 }
 

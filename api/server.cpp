@@ -3,6 +3,7 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <condition_variable>
 #include <deque>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/auth_throttle.h"
+#include "api/json_body.h"
 #include "api/metrics.h"
 #include "api/problem.h"
 #include "api/router.h"
@@ -164,6 +166,22 @@ void Server::run() {
       write_problem(res, 404, "/problems/not-found", "Not found", "no such endpoint: " + req.method + " " + req.path.substr(0, 128));
     else
       write_problem(res, res.status, "/problems/http", "HTTP error", "the request could not be served");
+  });
+
+  // cpp-httplib decodes the path before routing, so "/v1/clusters/c1%2Fcacerts" would reach the
+  // cacerts route. An encoded slash (or NUL) in the raw target is never a valid name: refuse it.
+  svr.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    std::string path = req.target.substr(0, req.target.find('?'));
+    for (auto& ch : path) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (path.find("%00") != std::string::npos) {
+      write_problem(res, 400, "/problems/invalid-request", "Invalid request", "the path contains an encoded NUL byte");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (path.find("%2f") != std::string::npos || path.find("%5c") != std::string::npos) {
+      write_problem(res, 404, "/problems/not-found", "Not found", "no such endpoint (an encoded '/' or '\\' in the path)");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
   });
 
   Router router(svr, d.authority, d.metrics, d.throttle);

@@ -314,7 +314,11 @@ std::vector<CertificateRecord> Authority::certificates(const CertificateFilter& 
 std::string Authority::root_pem() {
   auto tx = impl_->read();
   auto s = impl_->require_initialized(*tx);
-  return impl_->root_cert(*tx, s).pem();
+  // Parsing a certificate costs OpenSSL 3 a provider look-up; the trust bundle is asked for on
+  // every cluster's start-up, so keep its PEM per root serial.
+  std::lock_guard lock(impl_->bundle_cache_mu);
+  if (impl_->root_pem_cache.first != s.root_serial) impl_->root_pem_cache = {s.root_serial, impl_->root_cert(*tx, s).pem()};
+  return impl_->root_pem_cache.second;
 }
 
 std::string Authority::audit_public_key_pem() {

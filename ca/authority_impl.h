@@ -94,6 +94,7 @@ struct Authority::Impl {
   // so decoding them once serves every later delivery (the server holds the KEK anyway).
   std::mutex bundle_cache_mu;
   std::map<std::string, Bundle> bundle_cache;
+  std::pair<std::string, std::string> root_pem_cache;  // root serial, PEM
 
   // Audit-only events from concurrent requests share one transaction per batch.
   GroupCommit events{[this](const std::vector<AuditEvent>& batch) {

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <thread>
 
+#include <spdlog/async.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -53,18 +54,24 @@ int run_serve(Context& ctx, const ServeArgs& a) {
   if (a.max_connections < 1 || a.max_connections > 10000) throw ca::invalid("--max-connections must be between 1 and 10000");
   config.max_connections = a.max_connections;
 
-  // Structured logs: one JSON object per line on stderr, UTC timestamps.
-  auto logger = spdlog::stderr_logger_mt("meshtrust");
-  logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","event":%v})", spdlog::pattern_time_type::utc);
-  spdlog::set_default_logger(logger);
-
-  // SIGTERM/SIGINT go to one thread that stops the server; in-flight requests then finish.
+  // SIGTERM/SIGINT go to one thread (blocked here, before any thread
+  // starts, so every thread inherits the mask) that stops the server; in-flight requests then finish.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+
+  // Structured logs: one JSON object per line on stderr, UTC timestamps.
+  // Asynchronous: a request does not wait for its log line's write(2).
+  spdlog::init_thread_pool(8192, 1);
+  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto logger = std::make_shared<spdlog::async_logger>("meshtrust", sink, spdlog::thread_pool(),
+                                                       spdlog::async_overflow_policy::block);
+  logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","event":%v})", spdlog::pattern_time_type::utc);
+  spdlog::set_default_logger(logger);
+
 
   api::Server server(ctx.authority(), config);
   std::atomic<bool> done{false};
@@ -88,6 +95,7 @@ int run_serve(Context& ctx, const ServeArgs& a) {
     throw;
   }
   release_waiter();
+  spdlog::shutdown();  // flushes the queued log lines
   return 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <functional>
 
 #include <nlohmann/json.hpp>
 
@@ -430,9 +431,15 @@ class Tokens final : public ca::TokenRepository {
 
 class SqliteTransaction final : public ca::Transaction {
  public:
-  SqliteTransaction(Database& db, std::unique_lock<std::mutex> lock, bool write)
-      : db_(db), lock_(std::move(lock)), certs_(db), keys_(db), clusters_(db), settings_(db), audit_(db), tokens_(db) {
-    db_.exec(write ? "BEGIN IMMEDIATE" : "BEGIN");
+  // `release` gives the connection back (unlocks the writer, or returns a reader to the pool).
+  SqliteTransaction(Database& db, std::function<void()> release, bool write)
+      : db_(db), release_(std::move(release)), certs_(db), keys_(db), clusters_(db), settings_(db), audit_(db), tokens_(db) {
+    try {
+      db_.exec(write ? "BEGIN IMMEDIATE" : "BEGIN");
+    } catch (...) {
+      release_();
+      throw;
+    }
   }
   ~SqliteTransaction() override {
     if (!done_) {
@@ -442,6 +449,7 @@ class SqliteTransaction final : public ca::Transaction {
         // Nothing more can be done in a destructor; SQLite rolls back on close anyway.
       }
     }
+    release_();
   }
   ca::CertificateRepository& certificates() override { return certs_; }
   ca::KeyRepository& keys() override { return keys_; }
@@ -456,7 +464,7 @@ class SqliteTransaction final : public ca::Transaction {
 
  private:
   Database& db_;
-  std::unique_lock<std::mutex> lock_;
+  std::function<void()> release_;
   Certificates certs_;
   Keys keys_;
   Clusters clusters_;
@@ -468,11 +476,32 @@ class SqliteTransaction final : public ca::Transaction {
 
 }  // namespace
 
-SqliteStore::SqliteStore(const std::string& path) : db_(path) { migrate(db_); }
+SqliteStore::SqliteStore(const std::string& path) : path_(path), db_(path) { migrate(db_); }
+
+SqliteStore::~SqliteStore() = default;
 
 std::unique_ptr<ca::Transaction> SqliteStore::begin(Mode mode) {
-  std::unique_lock lock(mu_);
-  return std::make_unique<SqliteTransaction>(db_, std::move(lock), mode == Mode::Write);
+  if (mode == Mode::Write) {
+    mu_.lock();
+    return std::make_unique<SqliteTransaction>(db_, [this] { mu_.unlock(); }, true);
+  }
+  // Readers get their own connections: in WAL mode they read a consistent snapshot while the
+  // writer commits, so a slow fsync never stalls lookups.
+  std::unique_ptr<Database> reader;
+  {
+    std::lock_guard lock(pool_mu_);
+    if (!idle_readers_.empty()) {
+      reader = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+    }
+  }
+  if (!reader) reader = std::make_unique<Database>(path_);
+  Database* raw = reader.release();
+  return std::make_unique<SqliteTransaction>(*raw, [this, raw] {
+    std::unique_ptr<Database> back(raw);
+    std::lock_guard lock(pool_mu_);
+    if (idle_readers_.size() < kMaxIdleReaders) idle_readers_.push_back(std::move(back));
+  }, false);
 }
 
 }  // namespace meshtrust::storage

@@ -1,10 +1,11 @@
-// ca::Store on one SQLite file (WAL). One connection; callers on several threads serialise
-// on the store (the CLI uses one thread; the server gives each worker its own store).
+// ca::Store on one SQLite file (WAL): one writer connection (write transactions serialise on it)
+// and a pool of reader connections, so reads from many threads run alongside a commit.
 #pragma once
 
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "ca/repository.h"
 #include "storage/sqlite.h"
@@ -15,12 +16,17 @@ class SqliteStore final : public ca::Store {
  public:
   // Opens or creates `path` and applies pending migrations.
   explicit SqliteStore(const std::string& path);
+  ~SqliteStore() override;
   std::unique_ptr<ca::Transaction> begin(Mode mode) override;
-  Database& database() { return db_; }
+  Database& database() { return db_; }  // the writer connection (tests, migrations)
 
  private:
+  static constexpr size_t kMaxIdleReaders = 16;
+  std::string path_;
   Database db_;
   std::mutex mu_;
+  std::mutex pool_mu_;
+  std::vector<std::unique_ptr<Database>> idle_readers_;
 };
 
 }  // namespace meshtrust::storage
