@@ -6,7 +6,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/lib/server.sh"
 export MESHTRUST_BIN="${MESHTRUST_BIN:?set MESHTRUST_BIN}"
 M="$MESHTRUST_BIN"
-T="$(mktemp -d)"; trap 'stop_server; rm -rf "$T"' EXIT
+T="$(mktemp -d)"; trap 'set +e; stop_server; rm -rf "$T"' EXIT
 export MESHTRUST_PASSPHRASE="remote test"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 D="$T/data"

@@ -28,7 +28,7 @@ source "$HERE/lib/rest_common.sh"
 source "$HERE/lib/istiod_check.sh"
 export MESHTRUST_BIN="${MESHTRUST_BIN:?set MESHTRUST_BIN}"
 M="$MESHTRUST_BIN"
-T="$(mktemp -d)"; CLIENT=""; trap 'rest_kill; [[ -z "$CLIENT" ]] || kill "$CLIENT" 2>/dev/null; rm -rf "$T"' EXIT
+T="$(mktemp -d)"; CLIENT=""; trap 'set +e; rest_kill; [[ -z "$CLIENT" ]] || kill "$CLIENT" 2>/dev/null; rm -rf "$T"' EXIT
 export MESHTRUST_DATA_DIR="$T/data" MESHTRUST_PASSPHRASE="api test passphrase"
 REST_BODY="$T/body"; REST_HDRS="$T/hdrs"
 fail() { echo "FAIL: $*" >&2; exit 1; }

@@ -19,7 +19,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/lib/rest_common.sh"
 export MESHTRUST_BIN="${MESHTRUST_BIN:?set MESHTRUST_BIN}"
 M="$MESHTRUST_BIN"
-T="$(mktemp -d)"; trap 'rest_kill; rm -rf "$T"' EXIT
+T="$(mktemp -d)"; trap 'set +e; rest_kill; rm -rf "$T"' EXIT
 export MESHTRUST_DATA_DIR="$T/data" MESHTRUST_PASSPHRASE="authz matrix test"
 REST_BODY="$T/body"; REST_HDRS="$T/hdrs"
 fail() { echo "FAIL: $*" >&2; exit 1; }
