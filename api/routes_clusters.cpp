@@ -33,14 +33,18 @@ json certificate_json(const ca::CertificateRecord& rec) {
   return j;
 }
 
+std::optional<int> opt_days(const json& body) {
+  auto d = opt_integer(body, "days");
+  if (!d) return std::nullopt;
+  if (*d < 1 || *d > ca::kMaxDays) throw bad_request("field 'days' must be between 1 and 36500");
+  return static_cast<int>(*d);
+}
+
 ca::IssueOptions issue_options(const json& body) {
   ca::IssueOptions o;
   o.profile = opt_string(body, "profile", 32);
   o.key_algorithm = opt_string(body, "key_algorithm", 32);
-  if (auto d = opt_integer(body, "days")) {
-    if (*d < 1 || *d > ca::kMaxDays) throw bad_request("field 'days' must be between 1 and 36500");
-    o.days = static_cast<int>(*d);
-  }
+  o.days = opt_days(body);
   return o;
 }
 
@@ -94,10 +98,7 @@ void add_cluster_routes(Router& r, ca::Authority& a, Metrics& m) {
           auto csr = opt_string(body, "csr", 16 * 1024);
           if (!csr) throw bad_request("field 'csr' is required");
           ca::IssueOptions o;
-          if (auto d = opt_integer(body, "days")) {
-            if (*d < 1 || *d > ca::kMaxDays) throw bad_request("field 'days' must be between 1 and 36500");
-            o.days = static_cast<int>(*d);
-          }
+          o.days = opt_days(body);
           auto rec = a.issue_from_csr(c.actor(), *c.cluster, *csr, o);
           m.count("meshtrust_intermediates_issued_total");
           json j = certificate_json(rec);

@@ -183,8 +183,8 @@ std::vector<CertificateRecord> Authority::issue(const std::string& actor, const 
   std::vector<std::jthread> pool;
   for (size_t w = 0; w < workers; ++w) pool.emplace_back(work);
 
-  std::vector<CertificateRecord> issued;
-  issued.reserve(total);
+  std::vector<std::optional<CertificateRecord>> by_position(total);  // answered in the order given
+  size_t done = 0;
   try {
     while (true) {
       std::vector<Issued> batch;
@@ -199,8 +199,9 @@ std::vector<CertificateRecord> Authority::issue(const std::string& actor, const 
       }
       impl_->store_issued(actor, batch);
       for (auto& item : batch) {
-        issued.push_back(std::move(item.record));
-        if (progress) progress(issued.size(), total, issued.back());
+        by_position[item.position] = std::move(item.record);
+        ++done;
+        if (progress) progress(done, total, *by_position[item.position]);
       }
     }
   } catch (...) {
@@ -210,15 +211,10 @@ std::vector<CertificateRecord> Authority::issue(const std::string& actor, const 
   }
   pool.clear();
   if (failure) std::rethrow_exception(failure);
-  // Workers finish in any order; answer in the order the names were given.
-  std::vector<size_t> order(names.size());
-  for (size_t i = 0; i < issued.size(); ++i)
-    for (size_t p = 0; p < names.size(); ++p)
-      if (issued[i].cluster == names[p]) order[p] = i;
-  std::vector<CertificateRecord> sorted;
-  sorted.reserve(issued.size());
-  for (size_t p = 0; p < names.size(); ++p) sorted.push_back(std::move(issued[order[p]]));
-  return sorted;
+  std::vector<CertificateRecord> issued;
+  issued.reserve(total);
+  for (auto& r : by_position) issued.push_back(std::move(*r));
+  return issued;
 }
 
 CertificateRecord Authority::issue_from_csr(const std::string& actor, const std::string& name, const std::string& csr_pem,
@@ -252,7 +248,6 @@ std::vector<Bundle> Authority::export_bundles(const std::string& actor, const st
   if (names.empty()) throw invalid("name at least one cluster to export");
   auto tx = impl_->write();
   auto s = impl_->require_initialized(*tx);
-  pki::Certificate root = impl_->root_cert(*tx, s);
   std::vector<Bundle> out;
   std::vector<AuditEvent> events;
   std::set<std::string> seen;
@@ -262,9 +257,7 @@ std::vector<Bundle> Authority::export_bundles(const std::string& actor, const st
     if (!c.current_serial) throw not_found("cluster '" + name + "' has no intermediate yet; run 'meshtrust issue " + name + "'");
     auto rec = tx->certificates().find(*c.current_serial);
     if (!rec) throw Error(ErrorKind::Storage, "intermediate " + *c.current_serial + " is missing");
-    auto cert = pki::Certificate::from_der(rec->der);
-    Bundle b{name, rec->serial, rec->fingerprint_sha256, cert.pem(), cert_chain_pem(cert, root), root.pem(), ""};
-    if (rec->key_id) b.ca_key = impl_->open_key(*tx, *rec->key_id).pkcs8_pem();
+    Bundle b = impl_->bundle_for(*tx, s, name, *rec, true);
     events.push_back({actor, "bundle.export", name, rec->serial, true, {{"with_key", !b.ca_key.empty()}}});
     out.push_back(std::move(b));
   }

@@ -157,6 +157,16 @@ struct Authority::Impl {
     tx.commit();
   }
 
+  // A cluster's bundle from its current intermediate's record (key only if stored and wanted).
+  Bundle bundle_for(Transaction& tx, const CaSettings& s, const std::string& cluster, const CertificateRecord& rec,
+                    bool with_key) {
+    auto cert = pki::Certificate::from_der(rec.der);
+    pki::Certificate root = root_cert(tx, s);
+    Bundle b{cluster, rec.serial, rec.fingerprint_sha256, cert.pem(), cert_chain_pem(cert, root), root.pem(), ""};
+    if (with_key && rec.key_id) b.ca_key = open_key(tx, *rec.key_id).pkcs8_pem();
+    return b;
+  }
+
   ClusterRecord require_cluster(Transaction& tx, const std::string& name) {
     require_cluster_name(name);
     auto c = tx.clusters().find(name);

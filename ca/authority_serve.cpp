@@ -29,10 +29,7 @@ Bundle Authority::deliver_bundle(const std::string& actor, const std::string& na
     if (!cached) {
       auto rec = tx->certificates().find(*c.current_serial);
       if (!rec) throw Error(ErrorKind::Storage, "intermediate " + *c.current_serial + " is missing");
-      auto cert = pki::Certificate::from_der(rec->der);
-      pki::Certificate root = impl_->root_cert(*tx, s);
-      b = Bundle{name, rec->serial, rec->fingerprint_sha256, cert.pem(), cert_chain_pem(cert, root), root.pem(), ""};
-      if (rec->key_id) b.ca_key = impl_->open_key(*tx, *rec->key_id).pkcs8_pem();
+      b = impl_->bundle_for(*tx, s, name, *rec, true);
       std::lock_guard lock(impl_->bundle_cache_mu);
       if (impl_->bundle_cache.size() > 100000) impl_->bundle_cache.clear();  // bounded
       impl_->bundle_cache[b.serial] = b;

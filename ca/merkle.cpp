@@ -160,20 +160,5 @@ Hash CompactRange::root() const {
   return r;
 }
 
-std::vector<NewNode> nodes_completed_by(std::uint64_t index, const Hash& leaf, const SubtreeReader& read) {
-  std::vector<NewNode> out;
-  Hash current = leaf;
-  std::uint64_t i = index;
-  unsigned level = 0;
-  // While the node at this level is a right child, its parent is now complete.
-  while (i & 1) {
-    Hash left = read(level, i - 1);
-    current = node_hash(left, current);
-    ++level;
-    i >>= 1;
-    out.push_back({level, i, current});
-  }
-  return out;
-}
 
 }  // namespace meshtrust::ca::merkle

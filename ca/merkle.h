@@ -33,15 +33,6 @@ bool verify_inclusion(std::uint64_t index, std::uint64_t tree_size, const Hash& 
 bool verify_consistency(std::uint64_t first, std::uint64_t second, const Hash& first_root, const Hash& second_root,
                         const std::vector<Hash>& proof);
 
-// The complete subtrees that become complete when leaf `index` (with hash `leaf`) is appended,
-// above level 0: (level, index, hash), lowest first. `read` supplies existing subtrees.
-struct NewNode {
-  unsigned level;
-  std::uint64_t index;
-  Hash hash;
-};
-std::vector<NewNode> nodes_completed_by(std::uint64_t index, const Hash& leaf, const SubtreeReader& read);
-
 // The right edge of a growing tree: the complete subtrees, largest first, that together cover
 // every leaf so far. Appending merges equal-sized subtrees; the root folds them right to left.
 class CompactRange {

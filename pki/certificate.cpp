@@ -15,7 +15,10 @@ Time asn1_to_time(const ASN1_TIME* t) {
   return Time(std::chrono::seconds(timegm(&tm)));
 }
 
-DistinguishedName read_name(const X509_NAME* name) {
+}  // namespace
+
+DistinguishedName read_distinguished_name(const X509_NAME& x) {
+  const X509_NAME* name = &x;
   DistinguishedName dn;
   for (int i = 0; i < X509_NAME_entry_count(name); ++i) {
     const X509_NAME_ENTRY* e = X509_NAME_get_entry(name, i);
@@ -30,6 +33,8 @@ DistinguishedName read_name(const X509_NAME* name) {
   }
   return dn;
 }
+
+namespace {
 
 std::vector<std::string> general_names(const X509& cert, int type) {
   std::vector<std::string> out;
@@ -128,8 +133,8 @@ Serial Certificate::serial() const {
   return s;
 }
 
-DistinguishedName Certificate::subject() const { return read_name(X509_get_subject_name(cert_.get())); }
-DistinguishedName Certificate::issuer() const { return read_name(X509_get_issuer_name(cert_.get())); }
+DistinguishedName Certificate::subject() const { return read_distinguished_name(*X509_get_subject_name(cert_.get())); }
+DistinguishedName Certificate::issuer() const { return read_distinguished_name(*X509_get_issuer_name(cert_.get())); }
 Time Certificate::not_before() const { return asn1_to_time(X509_get0_notBefore(cert_.get())); }
 Time Certificate::not_after() const { return asn1_to_time(X509_get0_notAfter(cert_.get())); }
 

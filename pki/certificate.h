@@ -23,6 +23,9 @@ struct DistinguishedName {
   bool operator==(const DistinguishedName&) const = default;
 };
 
+// Reads an X509_NAME in order, values converted to UTF-8 (shared by certificates and CSRs).
+DistinguishedName read_distinguished_name(const X509_NAME& name);
+
 // A certificate serial number: positive, big-endian bytes without leading zeros.
 struct Serial {
   Bytes bytes;

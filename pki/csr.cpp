@@ -51,16 +51,7 @@ PublicKey CertificateRequest::public_key() const {
 }
 
 DistinguishedName CertificateRequest::subject() const {
-  DistinguishedName dn;
-  const X509_NAME* name = X509_REQ_get_subject_name(req_.get());
-  for (int i = 0; i < X509_NAME_entry_count(name); ++i) {
-    const X509_NAME_ENTRY* e = X509_NAME_get_entry(name, i);
-    const ASN1_STRING* v = X509_NAME_ENTRY_get_data(e);
-    dn.entries.emplace_back(OBJ_nid2sn(OBJ_obj2nid(X509_NAME_ENTRY_get_object(e))),
-                            std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(v)),
-                                        static_cast<size_t>(ASN1_STRING_length(v))));
-  }
-  return dn;
+  return read_distinguished_name(*X509_REQ_get_subject_name(req_.get()));
 }
 
 std::string make_csr_pem(const PrivateKey& key, const DistinguishedName& subject, const std::vector<std::string>& dns) {

@@ -64,13 +64,14 @@ void ref_subproof(const std::vector<std::string>& d, size_t m, size_t lo, size_t
 struct Tree {
   std::vector<std::string> leaves;
   std::map<std::pair<unsigned, std::uint64_t>, Hash> nodes;
+  ca::merkle::CompactRange range;
 
   void append(const std::string& leaf) {
     Hash h = ca::merkle::leaf_hash(pki::as_bytes(leaf));
     std::uint64_t i = leaves.size();
     leaves.push_back(leaf);
     nodes[{0, i}] = h;
-    for (auto& n : ca::merkle::nodes_completed_by(i, h, reader())) nodes[{n.level, n.index}] = n.hash;
+    range.push(h, [this](unsigned level, std::uint64_t index, const Hash& node) { nodes[{level, index}] = node; });
   }
   ca::merkle::SubtreeReader reader() {
     return [this](unsigned level, std::uint64_t index) {
