@@ -49,4 +49,28 @@ std::optional<long long> opt_integer(const nlohmann::json& body, const char* fie
   return it->get<long long>();
 }
 
+std::optional<bool> opt_bool(const nlohmann::json& body, const char* field) {
+  auto it = body.find(field);
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  if (!it->is_boolean()) throw bad_request(std::string("field '") + field + "' must be true or false");
+  return it->get<bool>();
+}
+
+std::optional<std::vector<std::string>> opt_string_list(const nlohmann::json& body, const char* field, size_t max_items,
+                                                        size_t max_len) {
+  auto it = body.find(field);
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  const std::string name = std::string("field '") + field + "'";
+  if (!it->is_array()) throw bad_request(name + " must be a list of strings");
+  if (it->size() > max_items) throw bad_request(name + " lists more than " + std::to_string(max_items) + " entries");
+  std::vector<std::string> out;
+  for (const auto& v : *it) {
+    if (!v.is_string()) throw bad_request(name + " must be a list of strings");
+    if (v.get_ref<const std::string&>().size() > max_len)
+      throw bad_request(name + " has an entry longer than " + std::to_string(max_len) + " characters");
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
 }  // namespace meshtrust::api

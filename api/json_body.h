@@ -4,6 +4,7 @@
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -23,5 +24,9 @@ nlohmann::json json_body(const httplib::Request& req, std::initializer_list<cons
 // Typed field access with one-sentence errors ("field 'days' must be an integer").
 std::optional<std::string> opt_string(const nlohmann::json& body, const char* field, size_t max_len = 256);
 std::optional<long long> opt_integer(const nlohmann::json& body, const char* field);
+std::optional<bool> opt_bool(const nlohmann::json& body, const char* field);
+// A list of strings, each at most `max_len`, at most `max_items` of them.
+std::optional<std::vector<std::string>> opt_string_list(const nlohmann::json& body, const char* field, size_t max_items,
+                                                        size_t max_len);
 
 }  // namespace meshtrust::api

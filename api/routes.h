@@ -3,6 +3,7 @@
 
 namespace meshtrust::ca {
 class Authority;
+class ClusterGateway;
 }
 
 namespace meshtrust::api {
@@ -15,6 +16,7 @@ void add_cluster_routes(Router& r, ca::Authority& a, Metrics& m);
 void add_certificate_routes(Router& r, ca::Authority& a);
 void add_audit_routes(Router& r, ca::Authority& a);
 void add_token_routes(Router& r, ca::Authority& a);
+void add_push_routes(Router& r, ca::Authority& a, ca::ClusterGateway& gateway);
 
 // The OpenAPI 3 document served at /v1/openapi.json.
 const char* openapi_document();

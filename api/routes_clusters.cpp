@@ -10,6 +10,7 @@
 #include "ca/authority.h"
 #include "ca/profile.h"
 #include "ca/views.h"
+#include "kube/kubeconfig.h"
 #include "kube/secret.h"
 #include "pki/certificate.h"
 
@@ -61,13 +62,26 @@ void add_cluster_routes(Router& r, ca::Authority& a, Metrics& m) {
   });
 
   r.add("POST", "/v1/clusters", "clusters.create", operators, [&a](Call& c) {
-    json body = json_body(c.req, {"name", "namespace", "secret_name"});
+    json body = json_body(c.req, {"name", "namespace", "secret_name", "kubeconfig", "context"});
     ca::ClusterRecord spec;
     auto name = opt_string(body, "name", 63);
     if (!name) throw bad_request("field 'name' is required");
     spec.name = *name;
     spec.ns = opt_string(body, "namespace", 63).value_or("istio-system");
     spec.secret_name = opt_string(body, "secret_name", 253).value_or("cacerts");
+    auto context = opt_string(body, "context", 253);
+    if (auto kubeconfig = opt_string(body, "kubeconfig", 48 * 1024)) {
+      kube::ClusterAccess access;
+      try {
+        access = kube::parse_self_contained_kubeconfig(*kubeconfig, context.value_or(""));
+      } catch (const kube::ConfigError& e) {
+        throw ApiError(422, "/problems/invalid-kubeconfig", "Unusable kubeconfig", e.what());
+      }
+      spec.access = ca::ClusterAccessSpec{kube::to_kubeconfig(access), access.context, access.server.to_string(),
+                                          kube::describe_auth(access.auth), access.insecure_skip_tls_verify};
+    } else if (context) {
+      throw bad_request("field 'context' selects a context of field 'kubeconfig', which is missing");
+    }
     send_json(c, 201, ca::to_json(a.add_cluster(c.actor(), spec)));
   });
 
@@ -80,11 +94,14 @@ void add_cluster_routes(Router& r, ca::Authority& a, Metrics& m) {
   }, 1);
 
   r.add("POST", std::string(kCluster) + "/intermediates", "clusters.issue", operators, [&a, &m](Call& c) {
-    json body = json_body(c.req, {"profile", "key_algorithm", "days", "csr"});
+    json body = json_body(c.req, {"profile", "key_algorithm", "days", "csr", "rotate"});
     auto o = issue_options(body);
+    const bool rotate = opt_bool(body, "rotate").value_or(false);  // supersede the current intermediate
     ca::CertificateRecord rec;
     if (auto csr = opt_string(body, "csr", 16 * 1024))
-      rec = a.issue_from_csr(c.actor(), *c.cluster, *csr, o);
+      rec = a.issue_from_csr(c.actor(), *c.cluster, *csr, o, rotate);
+    else if (rotate)
+      rec = a.rotate(c.actor(), {*c.cluster}, o).front();
     else
       rec = a.issue(c.actor(), {*c.cluster}, o).front();
     m.count("meshtrust_intermediates_issued_total");
@@ -94,12 +111,13 @@ void add_cluster_routes(Router& r, ca::Authority& a, Metrics& m) {
   // The cluster itself submits its CSR: its key never leaves the cluster.
   r.add("POST", std::string(kCluster) + "/csr", "clusters.csr", Access::roles_of({Role::Admin, Role::Issuer}, true),
         [&a, &m](Call& c) {
-          json body = json_body(c.req, {"csr", "days"});
+          json body = json_body(c.req, {"csr", "days", "rotate"});
           auto csr = opt_string(body, "csr", 16 * 1024);
           if (!csr) throw bad_request("field 'csr' is required");
           ca::IssueOptions o;
           o.days = opt_days(body);
-          auto rec = a.issue_from_csr(c.actor(), *c.cluster, *csr, o);
+          // "rotate": true replaces the cluster's current intermediate with one for this CSR's key.
+          auto rec = a.issue_from_csr(c.actor(), *c.cluster, *csr, o, opt_bool(body, "rotate").value_or(false));
           m.count("meshtrust_intermediates_issued_total");
           json j = certificate_json(rec);
           j["root-cert.pem"] = a.root_pem();
@@ -123,7 +141,9 @@ void add_cluster_routes(Router& r, ca::Authority& a, Metrics& m) {
           }
           json j = {{"ca-cert.pem", b.ca_cert}, {"cert-chain.pem", b.cert_chain}, {"root-cert.pem", b.root_cert}};
           if (!b.ca_key.empty()) j["ca-key.pem"] = b.ca_key;
+          if (!b.ca_crl.empty()) j["ca-crl.pem"] = b.ca_crl;
           j["serial"] = b.serial;
+          j["bundle_sha256"] = b.bundle_sha256;
           send_json(c, 200, j);
         },
         1);
@@ -155,6 +175,29 @@ void add_certificate_routes(Router& r, ca::Authority& a) {
     auto rec = a.certificate(c.req.matches[1].str());
     c.res.set_content(certificate_json(rec).dump(), "application/json");
   });
+  r.add("POST", "/v1/certificates/([^/]+)/revoke", "certificates.revoke", Access::roles_of({Role::Admin, Role::Issuer}),
+        [&a](Call& c) {
+          json body = json_body(c.req, {"reason"});
+          auto reason = opt_string(body, "reason", 64);
+          if (!reason) throw bad_request("field 'reason' is required (an RFC 5280 reason such as keyCompromise)");
+          auto r = a.revoke(c.actor(), c.req.matches[1].str(), *reason);
+          send_json(c, 200, {{"serial", r.serial},
+                             {"issuer_serial", r.issuer_serial},
+                             {"reason", r.reason},
+                             {"revoked_at", ca::date_utc(r.revoked_at_ms / 1000)},
+                             {"actor", r.actor}});
+        });
+  // Anyone may fetch the CRL (like the trust bundle): relying parties need it without a token.
+  r.add("GET", "/v1/crl", "crl", Access::anyone(), [&a](Call& c) {
+    std::string format = c.req.has_param("format") ? c.req.get_param_value("format") : "der";
+    if (format != "der" && format != "pem") throw bad_request("format must be 'der' or 'pem'");
+    auto crl = a.crl();
+    if (format == "pem")
+      c.res.set_content(pki::to_pem("X509 CRL", crl.der), "application/x-pem-file");
+    else
+      c.res.set_content(std::string(pki::as_chars(crl.der)), "application/pkix-crl");
+  });
+  r.add("GET", "/v1/status", "status", readers, [&a](Call& c) { send_json(c, 200, ca::status_json(a.status())); });
 }
 
 }  // namespace meshtrust::api

@@ -7,6 +7,8 @@
 #include <condition_variable>
 #include <deque>
 #include <fstream>
+#include <map>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -92,6 +94,7 @@ std::string read_file(const std::string& path, const char* what) {
 
 struct Server::Impl {
   ca::Authority& authority;
+  ca::ClusterGateway& gateway;
   ServerConfig config;
   TlsIdentity identity;
   Metrics metrics;
@@ -103,7 +106,7 @@ struct Server::Impl {
   bool stopping = false;
   int bound_port = 0;
 
-  Impl(ca::Authority& a, ServerConfig c) : authority(a), config(std::move(c)) {}
+  Impl(ca::Authority& a, ca::ClusterGateway& g, ServerConfig c) : authority(a), gateway(g), config(std::move(c)) {}
 
   void load_identity() {
     if (!config.tls_cert_file.empty()) {
@@ -134,9 +137,41 @@ struct Server::Impl {
       lock.lock();
     }
   }
+
+  // Keeps every cluster's Secret in step with its bundle; a pass never overlaps the next.
+  void reconcile_loop() {
+    if (config.reconcile_interval.count() == 0) return;
+    std::mt19937_64 rng{std::random_device{}()};
+    std::uniform_real_distribution<double> jitter(0.8, 1.2);
+    std::unique_lock lock(stop_mu);
+    while (!stopping) {
+      auto wait = std::chrono::milliseconds(static_cast<std::int64_t>(
+          static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(config.reconcile_interval).count()) *
+          jitter(rng)));
+      stop_cv.wait_for(lock, wait, [this] { return stopping; });
+      if (stopping) break;
+      lock.unlock();
+      try {
+        ca::PushOptions o;
+        o.concurrency = config.reconcile_concurrency;
+        auto run = authority.reconcile(gateway, o);
+        std::map<std::string, int> counts;
+        nlohmann::json failed = nlohmann::json::array();
+        for (const auto& r : run.reports) {
+          ++counts[ca::to_string(r.outcome.result)];
+          if (r.outcome.result == ca::PushResult::Failed) failed.push_back({{"cluster", r.cluster}, {"error", r.outcome.error}});
+        }
+        spdlog::info(nlohmann::json{{"msg", "reconciled"}, {"results", counts}, {"failed", failed}}.dump());
+      } catch (const std::exception& e) {
+        spdlog::error(nlohmann::json{{"msg", "reconcile pass failed"}, {"error", e.what()}}.dump());
+      }
+      lock.lock();
+    }
+  }
 };
 
-Server::Server(ca::Authority& authority, ServerConfig config) : impl_(std::make_unique<Impl>(authority, std::move(config))) {}
+Server::Server(ca::Authority& authority, ca::ClusterGateway& gateway, ServerConfig config)
+    : impl_(std::make_unique<Impl>(authority, gateway, std::move(config))) {}
 Server::~Server() = default;
 
 int Server::port() const { return impl_->bound_port; }
@@ -190,6 +225,7 @@ void Server::run() {
   add_certificate_routes(router, d.authority);
   add_audit_routes(router, d.authority);
   add_token_routes(router, d.authority);
+  add_push_routes(router, d.authority, d.gateway);
 
   d.bound_port = d.config.port;
   if (d.config.port == 0) {
@@ -200,6 +236,7 @@ void Server::run() {
   }
   spdlog::info(nlohmann::json{{"msg", "listening"}, {"url", "https://" + d.config.host + ":" + std::to_string(d.bound_port)}}.dump());
   std::thread renewer([&d] { d.renew_loop(); });
+  std::thread reconciler([&d] { d.reconcile_loop(); });
   svr.listen_after_bind();
   {
     std::lock_guard lock(d.stop_mu);
@@ -207,6 +244,7 @@ void Server::run() {
   }
   d.stop_cv.notify_all();
   renewer.join();
+  reconciler.join();
   spdlog::info(R"({"msg":"stopped"})");
 }
 

@@ -9,6 +9,7 @@
 
 namespace meshtrust::ca {
 class Authority;
+class ClusterGateway;
 }
 
 namespace meshtrust::api {
@@ -23,11 +24,16 @@ struct ServerConfig {
   size_t max_connections = 256;
   size_t body_limit = 64 * 1024;
   std::chrono::seconds read_timeout{5}, write_timeout{5}, keep_alive_timeout{5};
+  // The reconcile loop: every interval (jittered by up to a fifth either way) every cluster's
+  // Secret is compared with its current bundle and pushed where it drifted. 0 turns it off.
+  std::chrono::seconds reconcile_interval{300};
+  size_t reconcile_concurrency = 32;
 };
 
 class Server {
  public:
-  Server(ca::Authority& authority, ServerConfig config);
+  // `gateway` reaches the clusters' Kubernetes APIs (push routes and the reconcile loop).
+  Server(ca::Authority& authority, ca::ClusterGateway& gateway, ServerConfig config);
   ~Server();
   // Binds, then serves until stop(); throws if it cannot bind or load its TLS identity.
   void run();

@@ -3,11 +3,6 @@
 #include "ca/authority_impl.h"
 
 #include <algorithm>
-#include <atomic>
-#include <condition_variable>
-#include <deque>
-#include <exception>
-#include <mutex>
 #include <set>
 #include <thread>
 
@@ -16,6 +11,7 @@
 #include "ca/merkle.h"
 #include "ca/errors.h"
 #include "ca/names.h"
+#include "ca/pipeline.h"
 #include "ca/profile.h"
 #include "pki/builder.h"
 #include "pki/csr.h"
@@ -84,7 +80,12 @@ CertificateRecord Authority::init(const std::string& actor, const InitOptions& o
   tx->keys().insert(sealed_root);
   tx->keys().insert(sealed_audit);
   tx->certificates().insert(rec);
-  tx->settings().put_ca({rec.serial, profile.name, sealed_audit.id, o.trust_domain});
+  CaSettings settings;
+  settings.root_serial = rec.serial;
+  settings.default_profile = profile.name;
+  settings.audit_key_id = sealed_audit.id;
+  settings.trust_domain = o.trust_domain;
+  tx->settings().put_ca(settings);
   impl_->vault.emplace(std::move(vault));
   impl_->audit_key.emplace(std::move(audit_key));
   impl_->commit(*tx, {{actor, imported ? "root.import" : "root.create", std::nullopt, rec.serial, true,
@@ -108,7 +109,19 @@ ClusterRecord Authority::add_cluster(const std::string& actor, const ClusterReco
   c.created_at_ms = impl_->clock.now().time_since_epoch().count();
   c.current_serial.reset();
   tx->clusters().insert(c);
-  impl_->commit(*tx, {{actor, "cluster.add", c.name, std::nullopt, true, {{"namespace", c.ns}, {"secret_name", c.secret_name}}}});
+  nlohmann::json details = {{"namespace", c.ns}, {"secret_name", c.secret_name}};
+  if (c.access) {
+    if (c.access->kubeconfig.empty()) throw invalid("the cluster's kubeconfig is empty");
+    pki::Bytes sealed = impl_->unlock(*tx).seal_blob(pki::as_bytes(c.access->kubeconfig), kubeconfig_purpose(c.name));
+    c.access->kubeconfig.clear();  // from here on only the description travels
+    tx->clusters().set_access(c.name, *c.access, sealed);
+    // The description, never the kubeconfig: it may hold a token or a client key.
+    details["api_server"] = c.access->server;
+    details["context"] = c.access->context;
+    details["auth"] = c.access->auth;
+    details["insecure_skip_tls_verify"] = c.access->insecure;
+  }
+  impl_->commit(*tx, {{actor, "cluster.add", c.name, std::nullopt, true, details}});
   return c;
 }
 
@@ -134,8 +147,20 @@ ClusterRecord Authority::cluster(const std::string& name) {
 
 std::vector<CertificateRecord> Authority::issue(const std::string& actor, const std::vector<std::string>& names,
                                                 const IssueOptions& options, const IssueProgress& progress) {
-  if (names.empty()) throw invalid("name at least one cluster to issue for");
+  return issue_batch(actor, names, options, progress, false);
+}
+
+std::vector<CertificateRecord> Authority::rotate(const std::string& actor, const std::vector<std::string>& names,
+                                                 const IssueOptions& options, const IssueProgress& progress) {
+  return issue_batch(actor, names, options, progress, true);
+}
+
+std::vector<CertificateRecord> Authority::issue_batch(const std::string& actor, const std::vector<std::string>& names,
+                                                      const IssueOptions& options, const IssueProgress& progress,
+                                                      bool rotation) {
+  if (names.empty()) throw invalid(rotation ? "name at least one cluster to rotate" : "name at least one cluster to issue for");
   std::optional<IssuerContext> ctx;
+  std::vector<std::optional<std::string>> previous;
   {
     auto tx = impl_->read();
     impl_->require_initialized(*tx);
@@ -143,9 +168,17 @@ std::vector<CertificateRecord> Authority::issue(const std::string& actor, const 
     for (const auto& n : names) {
       auto c = impl_->require_cluster(*tx, n);
       if (!seen.insert(n).second) throw invalid("cluster '" + n + "' is named twice");
-      if (c.current_serial)
-        throw denied("cluster '" + n + "' already has intermediate " + *c.current_serial +
-                     "; rotating it is a separate step");
+      if (!rotation && c.current_serial)
+        throw denied("cluster '" + n + "' already has intermediate " + *c.current_serial + "; rotate it with 'meshtrust rotate " +
+                     n + "'");
+      if (rotation) {
+        if (!c.current_serial) throw denied("cluster '" + n + "' has no intermediate to rotate; issue one with 'meshtrust issue " + n + "'");
+        auto cur = impl_->require_certificate(*tx, *c.current_serial, "intermediate");
+        if (!cur.key_id)
+          throw denied("cluster '" + n + "' holds its own intermediate key (issued from a CSR); rotate it with a new CSR "
+                       "('meshtrust rotate " + n + " --csr FILE', or the cluster's POST /v1/clusters/" + n + "/csr)");
+      }
+      previous.push_back(c.current_serial);
     }
     ctx.emplace(impl_->issuer_context(*tx, options));
     impl_->audit_signer(*tx);
@@ -154,71 +187,37 @@ std::vector<CertificateRecord> Authority::issue(const std::string& actor, const 
   // Workers generate keys and sign (the expensive part, in parallel on every core); this
   // thread stores what they finish, grouping whatever is ready into one commit.
   const size_t total = names.size();
-  const size_t workers = std::max<size_t>(1, std::min<size_t>(std::thread::hardware_concurrency(), total));
-  std::atomic<size_t> next{0};
-  std::atomic<bool> stop{false};
-  std::mutex mu;
-  std::condition_variable ready;
-  std::deque<Issued> done_queue;
-  std::exception_ptr failure;
-  size_t finished_workers = 0;
-
-  auto work = [&] {
-    try {
-      for (size_t i; !stop && (i = next++) < total;) {
-        Issued item = impl_->issue_one(*ctx, names[i], i);
-        std::lock_guard lock(mu);
-        done_queue.push_back(std::move(item));
-        ready.notify_one();
-      }
-    } catch (...) {
-      std::lock_guard lock(mu);
-      if (!failure) failure = std::current_exception();
-      stop = true;
-    }
-    std::lock_guard lock(mu);
-    ++finished_workers;
-    ready.notify_one();
-  };
-  std::vector<std::jthread> pool;
-  for (size_t w = 0; w < workers; ++w) pool.emplace_back(work);
-
   std::vector<std::optional<CertificateRecord>> by_position(total);  // answered in the order given
   size_t done = 0;
-  try {
-    while (true) {
-      std::vector<Issued> batch;
-      {
-        std::unique_lock lock(mu);
-        ready.wait(lock, [&] { return !done_queue.empty() || finished_workers == workers; });
-        if (done_queue.empty()) break;
-        while (!done_queue.empty() && batch.size() < 512) {
-          batch.push_back(std::move(done_queue.front()));
-          done_queue.pop_front();
+  run_pipeline<Issued>(
+      total, std::thread::hardware_concurrency(), 512,
+      [&](size_t i) {
+        Issued item = impl_->issue_one(*ctx, names[i], i);
+        item.previous = previous[i];
+        return item;
+      },
+      [&](std::vector<Issued>& batch) {
+        impl_->store_issued(actor, batch);
+        for (auto& item : batch) {
+          by_position[item.position] = std::move(item.record);
+          ++done;
+          if (progress) progress(done, total, *by_position[item.position]);
         }
-      }
-      impl_->store_issued(actor, batch);
-      for (auto& item : batch) {
-        by_position[item.position] = std::move(item.record);
-        ++done;
-        if (progress) progress(done, total, *by_position[item.position]);
-      }
-    }
-  } catch (...) {
-    stop = true;
-    pool.clear();  // joins
-    throw;
-  }
-  pool.clear();
-  if (failure) std::rethrow_exception(failure);
+      });
   std::vector<CertificateRecord> issued;
   issued.reserve(total);
   for (auto& r : by_position) issued.push_back(std::move(*r));
+  bool bundle_crl = false;
+  {
+    auto tx = impl_->read();
+    bundle_crl = impl_->require_initialized(*tx).bundle_crl;
+  }
+  if (bundle_crl) refresh_crls(actor);  // the new intermediates' own CRLs, which their bundles carry
   return issued;
 }
 
 CertificateRecord Authority::issue_from_csr(const std::string& actor, const std::string& name, const std::string& csr_pem,
-                                            const IssueOptions& options) {
+                                            const IssueOptions& options, bool rotation) {
   if (options.key_algorithm) throw invalid("--key-algorithm does not apply to a CSR: the cluster chose its key");
   std::optional<pki::CertificateRequest> csr;
   try {
@@ -227,12 +226,17 @@ CertificateRecord Authority::issue_from_csr(const std::string& actor, const std:
     throw invalid(std::string("the CSR for cluster '") + name + "' is not acceptable: " + e.what());
   }
   std::optional<IssuerContext> ctx;
+  std::optional<std::string> previous;
   {
     auto tx = impl_->read();
     impl_->require_initialized(*tx);
     auto c = impl_->require_cluster(*tx, name);
-    if (c.current_serial)
-      throw denied("cluster '" + name + "' already has intermediate " + *c.current_serial + "; rotating it is a separate step");
+    if (c.current_serial && !rotation)
+      throw denied("cluster '" + name + "' already has intermediate " + *c.current_serial + "; rotate it with 'meshtrust rotate " +
+                   name + " --csr FILE'");
+    if (!c.current_serial && rotation)
+      throw denied("cluster '" + name + "' has no intermediate to rotate; issue one with 'meshtrust issue " + name + " --csr FILE'");
+    previous = c.current_serial;
     ctx.emplace(impl_->issuer_context(*tx, options));
     impl_->audit_signer(*tx);
   }
@@ -240,7 +244,7 @@ CertificateRecord Authority::issue_from_csr(const std::string& actor, const std:
   auto cert = impl_->sign_intermediate(*ctx, name, csr->public_key(), now);
   auto rec = make_record(cert, CertKind::Intermediate, name, ctx->root_cert.serial().hex(), ctx->profile->name,
                          std::nullopt, true, now);
-  impl_->store_issued(actor, {{0, rec, std::nullopt}});
+  impl_->store_issued(actor, {{0, rec, std::nullopt, previous}});
   return rec;
 }
 
@@ -278,12 +282,16 @@ WorkloadBundle Authority::issue_workload(const std::string& actor, const Workloa
   if (!irec) throw Error(ErrorKind::Storage, "intermediate " + *c.current_serial + " is missing");
   if (!irec->key_id)
     throw denied("cluster '" + r.cluster + "' holds its own intermediate key (issued from a CSR); sign workload certificates in the cluster");
+  if (irec->status == CertStatus::Revoked)
+    throw denied("cluster '" + r.cluster + "''s intermediate " + irec->serial + " is revoked; rotate it first ('meshtrust rotate " +
+                 r.cluster + "')");
   const Profile& profile = Profile::get(irec->profile);
   int d = r.days.value_or(profile.workload_days);
   require_days(d, "workload certificate lifetime");
   auto inter = pki::Certificate::from_der(irec->der);
   auto inter_key = impl_->open_key(*tx, *irec->key_id);
-  pki::Certificate root = impl_->root_cert(*tx, s);
+  const std::string chain_root = pki::to_pem("CERTIFICATE", impl_->require_certificate(*tx, irec->issuer_serial, "root").der);
+  const std::string trust = impl_->trust_pem(*tx, s);
   TimePoint now = impl_->clock.now();
   auto key = pki::PrivateKey::generate(profile.workload_key);
   auto [nb, na] = validity(profile, now, d, inter.not_after());
@@ -295,7 +303,7 @@ WorkloadBundle Authority::issue_workload(const std::string& actor, const Workloa
   tx->certificates().insert(rec);
   impl_->commit(*tx, {{actor, "workload.issue", r.cluster, rec.serial, true,
                        {{"spiffe_id", uri}, {"not_after", rec.not_after}, {"fingerprint_sha256", rec.fingerprint_sha256}}}});
-  return {rec.serial, cert.pem(), key.pkcs8_pem(), cert.pem() + inter.pem() + root.pem(), root.pem()};
+  return {rec.serial, cert.pem(), key.pkcs8_pem(), cert.pem() + inter.pem() + chain_root, trust};
 }
 
 std::vector<CertificateRecord> Authority::certificates(const CertificateFilter& filter) {
@@ -307,11 +315,16 @@ std::vector<CertificateRecord> Authority::certificates(const CertificateFilter& 
 std::string Authority::root_pem() {
   auto tx = impl_->read();
   auto s = impl_->require_initialized(*tx);
-  // Parsing a certificate costs OpenSSL 3 a provider look-up; the trust bundle is asked for on
-  // every cluster's start-up, so keep its PEM per root serial.
+  // The trust bundle is asked for on every cluster's start-up: keep its PEM per set of roots.
+  const std::string key = join(s.trust(), ",");
+  {
+    std::lock_guard lock(impl_->bundle_cache_mu);
+    if (impl_->root_pem_cache.first == key) return impl_->root_pem_cache.second;
+  }
+  std::string pem = impl_->trust_pem(*tx, s);
   std::lock_guard lock(impl_->bundle_cache_mu);
-  if (impl_->root_pem_cache.first != s.root_serial) impl_->root_pem_cache = {s.root_serial, impl_->root_cert(*tx, s).pem()};
-  return impl_->root_pem_cache.second;
+  impl_->root_pem_cache = {key, pem};
+  return pem;
 }
 
 std::string Authority::audit_public_key_pem() {
@@ -325,13 +338,22 @@ std::string Authority::audit_public_key_pem() {
 }
 
 StatusReport Authority::status() {
+  auto due = due_for_rotation();
+  auto delivery_report = delivery();
+  std::map<std::string, ClusterDelivery> delivered;
+  for (auto& d : delivery_report.clusters) delivered.emplace(d.cluster, std::move(d));
   auto tx = impl_->read();
+  auto s = impl_->require_initialized(*tx);
   StatusReport r;
   r.root = impl_->root_record(*tx);
+  r.trust = s.trust();
+  if (auto rot = tx->rotation().get()) r.rotation = rot->phase;
   r.now = to_seconds(impl_->clock.now()).time_since_epoch().count();
   for (auto& c : tx->clusters().list()) {
-    ClusterStatus cs{c, std::nullopt};
+    ClusterStatus cs{c, std::nullopt, "", {}};
     if (c.current_serial) cs.intermediate = tx->certificates().find(*c.current_serial);
+    if (auto it = due.why.find(c.name); it != due.why.end()) cs.rotation_due = it->second;
+    if (auto it = delivered.find(c.name); it != delivered.end()) cs.delivery = it->second;
     r.clusters.push_back(std::move(cs));
   }
   return r;
@@ -354,6 +376,21 @@ std::string to_string(CertStatus s) {
     case CertStatus::Revoked: return "revoked";
   }
   return "unknown";
+}
+
+std::string to_string(RotationPhase p) {
+  switch (p) {
+    case RotationPhase::TrustBoth: return "trust-both";
+    case RotationPhase::Reissuing: return "reissuing";
+    case RotationPhase::NewIntermediates: return "new-intermediates";
+  }
+  return "trust-both";
+}
+
+RotationPhase rotation_phase_from(const std::string& s) {
+  for (auto p : {RotationPhase::TrustBoth, RotationPhase::Reissuing, RotationPhase::NewIntermediates})
+    if (to_string(p) == s) return p;
+  throw Error(ErrorKind::Storage, "unknown root rotation phase '" + s + "' in storage");
 }
 
 CertKind cert_kind_from(const std::string& s) {

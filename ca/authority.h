@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "ca/audit.h"
 #include "ca/audit_verify.h"
 #include "ca/clock.h"
+#include "ca/distribution.h"
 #include "ca/key_vault.h"
 #include "ca/model.h"
 #include "ca/repository.h"
@@ -42,6 +44,10 @@ struct Bundle {
   std::string serial, fingerprint_sha256;
   std::string ca_cert, cert_chain, root_cert;
   std::string ca_key;  // unencrypted PKCS#8 PEM; empty when the cluster holds its own key
+  std::string ca_crl;  // optional ca-crl.pem (config bundle-crl): the root's and the intermediate's CRLs
+  // SHA-256 (hex) over the four files as delivered: what tells a pushed Secret is current,
+  // also when only root-cert.pem changed (root rotation keeps the intermediate).
+  std::string bundle_sha256;
 };
 
 struct WorkloadRequest {
@@ -53,6 +59,23 @@ struct WorkloadRequest {
 struct WorkloadBundle {
   std::string serial;
   std::string cert, key, chain, root_cert;
+};
+
+struct RootRotateOptions {
+  std::optional<std::string> key_algorithm, cn;  // cn default: "Root CA <date>"
+  std::string org = "Istio";
+  std::optional<int> days;
+  std::optional<std::string> import_cert_pem, import_key_pem;  // both or neither
+  bool cross_sign = false;  // also certify the new root's key with the old root
+  std::chrono::seconds workload_ttl{86400};  // how long old intermediates' workload certificates may live
+};
+
+struct RootRotationStatus {
+  std::optional<RootRotationRecord> state;  // none: no rotation in progress
+  std::string signing_root;
+  std::vector<std::string> trust;     // root-cert.pem's roots, in order
+  std::vector<std::string> blockers;  // what the next advance waits for, one sentence each
+  std::string next_step;
 };
 
 struct AuditPage {
@@ -74,11 +97,15 @@ struct ConsistencyProof {
 struct ClusterStatus {
   ClusterRecord cluster;
   std::optional<CertificateRecord> intermediate;
+  std::string rotation_due;  // why the intermediate should be rotated now, or ""
+  ClusterDelivery delivery;
 };
 
 struct StatusReport {
-  CertificateRecord root;
+  CertificateRecord root;                // the signing root
+  std::vector<std::string> trust;        // the roots in every bundle
   std::vector<ClusterStatus> clusters;
+  std::optional<RotationPhase> rotation;  // a root rotation in progress
   std::int64_t now = 0;  // unix seconds, for "days left"
 };
 
@@ -98,6 +125,8 @@ class Authority {
   void unlock();
   CertificateRecord init(const std::string& actor, const InitOptions& options);
 
+  // Registers a cluster. With spec.access, its kubeconfig (self-contained, validated by the
+  // front end) is sealed under the KEK; only the description is stored in clear.
   ClusterRecord add_cluster(const std::string& actor, const ClusterRecord& spec);
   void remove_cluster(const std::string& actor, const std::string& name);
   std::vector<ClusterRecord> clusters();
@@ -107,9 +136,46 @@ class Authority {
   // before any work starts.
   std::vector<CertificateRecord> issue(const std::string& actor, const std::vector<std::string>& names,
                                        const IssueOptions& options, const IssueProgress& progress = {});
-  // Signs a cluster-generated CSR: only its public key is used; no key is stored.
+  // Signs a cluster-generated CSR: only its public key is used; no key is stored. With
+  // `rotation`, the cluster's current intermediate is superseded by the new one.
   CertificateRecord issue_from_csr(const std::string& actor, const std::string& name, const std::string& csr_pem,
-                                   const IssueOptions& options);
+                                   const IssueOptions& options, bool rotation = false);
+  // New intermediates (new keys, under the signing root) for clusters that have one; each
+  // previous intermediate becomes superseded (not revoked), so workload certificates it signed
+  // keep verifying until they expire.
+  std::vector<CertificateRecord> rotate(const std::string& actor, const std::vector<std::string>& names,
+                                        const IssueOptions& options, const IssueProgress& progress = {});
+  // Clusters whose intermediate should be rotated now: less than renew_percent of its lifetime
+  // left, revoked, or issued by a root other than the signing one. Clusters holding their own
+  // key are listed apart (they rotate by sending a CSR).
+  struct DueReport {
+    std::vector<std::string> due;                               // meshtrust holds the key
+    std::vector<std::pair<std::string, std::string>> csr_due;  // cluster, why (the cluster must act)
+    std::map<std::string, std::string> why;                     // cluster -> reason
+  };
+  DueReport due_for_rotation();
+
+  // Revocation (RFC 5280 reasons) of an intermediate, workload or server certificate; the
+  // issuer's CRL is regenerated in the same transaction.
+  RevocationRecord revoke(const std::string& actor, const std::string& serial, const std::string& reason);
+  std::vector<RevocationRecord> revocations(const std::string& issuer_serial);
+  // The signing root's current CRL, regenerated first if it is missing or past half its life.
+  CrlRecord crl();
+  // Regenerates every CRL that bundles or clients need and that is missing or past half its
+  // life: the trusted roots' and (with bundle-crl) each current intermediate's. Returns how many.
+  size_t refresh_crls(const std::string& actor);
+
+  // Root rotation (authority_root_rotation.cpp). `ignore_unmanaged`: clusters without a
+  // kubeconfig do not block an advance (the operator vouches that they fetched their bundle).
+  RootRotationStatus root_rotation(bool ignore_unmanaged = false);
+  RootRotationRecord root_rotate_start(const std::string& actor, const RootRotateOptions& options);
+  RootRotationRecord root_rotate_advance(const std::string& actor, bool ignore_unmanaged = false,
+                                         const IssueProgress& progress = {});
+  RootRotationRecord root_rotate_abort(const std::string& actor, const IssueProgress& progress = {});
+
+  // Configuration: bundle-crl (on|off), crl-days (1-365), renew-percent (1-90).
+  std::map<std::string, std::string> configuration();
+  void configure(const std::string& actor, const std::string& key, const std::string& value);
 
   // One cluster's bundle for a REST caller; `with_key` only for principals allowed the key.
   // The delivery is an audit event, durable before this returns.
@@ -152,6 +218,21 @@ class Authority {
   // Records an event that changes no state (a delivery, a refused request) on its own.
   void record(const AuditEvent& event);
 
+  // Pushes the current bundle of `names` (empty: every cluster that can be pushed) through
+  // `gateway`, `options.concurrency` clusters at a time. Named clusters that cannot be pushed
+  // (no kubeconfig, no intermediate, a key held by the cluster) are refused before anything is
+  // sent. Every attempt is stored and audited (dry runs are not attempts), in batches.
+  PushRun push(const std::string& actor, const std::vector<std::string>& names, const PushOptions& options,
+               ClusterGateway& gateway, const PushProgress& progress = {});
+  // The reconcile loop's pass: rotate the intermediates that are due, refresh CRLs, then push
+  // every cluster's bundle where it drifted or is missing, recording only writes and failures,
+  // and note whether istiod took the roots up.
+  PushRun reconcile(ClusterGateway& gateway, PushOptions options);
+  std::vector<AccessCheck> check_cluster(const std::string& name, ClusterGateway& gateway,
+                                         std::chrono::milliseconds deadline);
+  std::vector<PushRecord> push_history(const std::string& name, std::uint32_t limit);
+  DeliveryReport delivery();
+
   std::vector<CertificateRecord> certificates(const CertificateFilter& filter);
   std::string root_pem();
   // The audit log's signing key (public half), PEM: what auditors verify tree heads with.
@@ -159,6 +240,8 @@ class Authority {
   StatusReport status();
 
  private:
+  std::vector<CertificateRecord> issue_batch(const std::string& actor, const std::vector<std::string>& names,
+                                             const IssueOptions& options, const IssueProgress& progress, bool rotation);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

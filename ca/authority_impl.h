@@ -15,6 +15,7 @@
 #include "ca/names.h"
 #include "ca/profile.h"
 #include "pki/builder.h"
+#include "pki/crypto.h"
 #include "pki/error.h"
 
 namespace meshtrust::ca {
@@ -58,10 +59,23 @@ inline std::pair<pki::Time, pki::Time> validity(const Profile& p, TimePoint now,
   return {nb, na};
 }
 
-inline std::string cert_chain_pem(const pki::Certificate& intermediate, const pki::Certificate& root) {
-  return intermediate.pem() + root.pem();
+// SHA-256 over the public files of a bundle, each framed by its name and length. The key is left
+// out: it is fixed by ca-cert.pem, and a digest of key material has no business in annotations.
+inline std::string bundle_digest(const Bundle& b) {
+  std::string framed;
+  for (const auto& [name, body] : {std::pair<const char*, const std::string*>{"ca-cert.pem", &b.ca_cert},
+                                   {"cert-chain.pem", &b.cert_chain},
+                                   {"root-cert.pem", &b.root_cert},
+                                   {"ca-crl.pem", &b.ca_crl}})
+    if (!body->empty()) framed += std::string(name) + "\n" + std::to_string(body->size()) + "\n" + *body;
+  return pki::to_hex(pki::sha256(pki::as_bytes(framed)));
 }
 
+inline std::string join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
 // Everything a worker needs to issue one intermediate, read once before the batch starts.
 struct IssuerContext {
   const Profile* profile = nullptr;
@@ -71,10 +85,17 @@ struct IssuerContext {
   int days_valid = 0;
 };
 
+// The associated data a cluster's sealed kubeconfig is bound to: a blob moved to another
+// cluster's row does not open.
+inline std::string kubeconfig_purpose(const std::string& cluster) { return "kubeconfig:" + cluster; }
+
 struct Issued {
   size_t position = 0;
   CertificateRecord record;
   std::optional<SealedKey> key;
+  // Rotation: the intermediate this one supersedes (it must still be the cluster's current one
+  // when the new one is stored). Empty for a first issuance.
+  std::optional<std::string> previous;
 };
 
 }  // namespace detail
@@ -157,15 +178,82 @@ struct Authority::Impl {
     tx.commit();
   }
 
-  // A cluster's bundle from its current intermediate's record (key only if stored and wanted).
+  CertificateRecord require_certificate(Transaction& tx, const std::string& serial, const char* what) {
+    auto rec = tx.certificates().find(serial);
+    if (!rec) throw Error(ErrorKind::Storage, std::string(what) + " " + serial + " is missing");
+    return *rec;
+  }
+
+  // root-cert.pem: every trusted root, canonical PEM, in the order of the settings (old, new
+  // during a rotation), so the bytes are identical in every bundle.
+  std::string trust_pem(Transaction& tx, const CaSettings& s) {
+    std::string pem;
+    for (const auto& serial : s.trust()) pem += pki::to_pem("CERTIFICATE", require_certificate(tx, serial, "root").der);
+    return pem;
+  }
+
+  // ca-crl.pem: a CRL for each certificate of cert-chain.pem (istiod's rule), i.e. the issuing
+  // root's and the intermediate's own; "" when off, or when either has none yet.
+  std::string bundle_crl_pem(Transaction& tx, const CaSettings& s, const CertificateRecord& inter) {
+    if (!s.bundle_crl) return "";
+    auto root_crl = tx.crls().latest(inter.issuer_serial);
+    auto own_crl = tx.crls().latest(inter.serial);
+    if (!root_crl || !own_crl) return "";
+    return pki::to_pem("X509 CRL", root_crl->der) + pki::to_pem("X509 CRL", own_crl->der);
+  }
+
+  // The public files of an intermediate's bundle, from stored DER (nothing is decoded): the
+  // chain is the intermediate and the root that issued it; root-cert.pem is every trusted root.
+  Bundle public_bundle(Transaction& tx, const CaSettings& s, const std::string& cluster, const CertificateRecord& rec) {
+    Bundle b;
+    b.cluster = cluster;
+    b.serial = rec.serial;
+    b.fingerprint_sha256 = rec.fingerprint_sha256;
+    b.ca_cert = pki::to_pem("CERTIFICATE", rec.der);
+    b.cert_chain = b.ca_cert + pki::to_pem("CERTIFICATE", require_certificate(tx, rec.issuer_serial, "root").der);
+    b.root_cert = trust_pem(tx, s);
+    b.ca_crl = bundle_crl_pem(tx, s, rec);
+    b.bundle_sha256 = bundle_digest(b);
+    return b;
+  }
+
+  // A cluster's bundle from an intermediate's record (key only if stored and wanted).
   Bundle bundle_for(Transaction& tx, const CaSettings& s, const std::string& cluster, const CertificateRecord& rec,
                     bool with_key) {
-    auto cert = pki::Certificate::from_der(rec.der);
-    pki::Certificate root = root_cert(tx, s);
-    Bundle b{cluster, rec.serial, rec.fingerprint_sha256, cert.pem(), cert_chain_pem(cert, root), root.pem(), ""};
+    Bundle b = public_bundle(tx, s, cluster, rec);
     if (with_key && rec.key_id) b.ca_key = open_key(tx, *rec.key_id).pkcs8_pem();
     return b;
   }
+
+  // The bundle of intermediate `serial` for `cluster`, decoded once and then served from memory.
+  // A serial's certificate, chain and key never change; what can is the trust (root rotation)
+  // and the CRLs, so they are part of the cache key.
+  Bundle cached_bundle(Transaction& tx, const CaSettings& s, const std::string& cluster, const std::string& serial) {
+    std::string cache_key = serial + "/" + join(s.trust(), ",");
+    if (s.bundle_crl) {
+      auto rec = require_certificate(tx, serial, "intermediate");
+      auto a = tx.crls().latest(rec.issuer_serial), b = tx.crls().latest(serial);
+      cache_key += "/crl:" + (a ? std::to_string(a->number) : "-") + ":" + (b ? std::to_string(b->number) : "-");
+    }
+    {
+      std::lock_guard lock(bundle_cache_mu);
+      if (auto it = bundle_cache.find(cache_key); it != bundle_cache.end()) return it->second;
+    }
+    Bundle b = bundle_for(tx, s, cluster, require_certificate(tx, serial, "intermediate"), true);
+    std::lock_guard lock(bundle_cache_mu);
+    if (bundle_cache.size() > 100000) bundle_cache.clear();  // bounded
+    bundle_cache[cache_key] = b;
+    return b;
+  }
+
+  // Signs and stores the next CRL of `issuer`; returns it and its audit event (authority_lifecycle.cpp).
+  std::pair<CrlRecord, AuditEvent> next_crl(Transaction& tx, const CaSettings& s, const CertificateRecord& issuer,
+                                            const std::string& actor);
+
+  // What the reconcile loop last saw of istiod taking the roots up, per cluster.
+  std::mutex observed_mu;
+  std::map<std::string, RootsStatus> observed_roots;
+  std::map<PushResult, std::uint64_t> push_counts;
 
   ClusterRecord require_cluster(Transaction& tx, const std::string& name) {
     require_cluster_name(name);
@@ -210,11 +298,12 @@ struct Authority::Impl {
     return {position,
             make_record(cert, CertKind::Intermediate, name, ctx.root_cert.serial().hex(), ctx.profile->name, sealed.id,
                         false, now),
-            sealed};
+            sealed, std::nullopt};
   }
 
   // Stores issued intermediates and their events in one transaction; re-checks that no other
-  // writer issued for the same clusters meanwhile.
+  // writer issued for (or rotated) the same clusters meanwhile. A rotated cluster's previous
+  // intermediate becomes superseded, not revoked: workload certificates it signed keep verifying.
   void store_issued(const std::string& actor, const std::vector<Issued>& batch) {
     auto tx = write();
     std::vector<AuditEvent> events;
@@ -222,18 +311,26 @@ struct Authority::Impl {
       const auto& rec = item.record;
       auto c = tx->clusters().find(*rec.cluster);
       if (!c) throw conflict("cluster '" + *rec.cluster + "' was removed while its intermediate was being issued");
-      if (c->current_serial)
-        throw conflict("cluster '" + *rec.cluster + "' got intermediate " + *c->current_serial + " from another writer meanwhile");
+      if (c->current_serial != item.previous)
+        throw conflict("cluster '" + *rec.cluster + "' got intermediate " + c->current_serial.value_or("(none)") +
+                       " from another writer meanwhile");
       if (item.key) tx->keys().insert(*item.key);
       tx->certificates().insert(rec);
       tx->clusters().set_current_serial(*rec.cluster, rec.serial);
-      events.push_back({actor, rec.from_csr ? "intermediate.sign_csr" : "intermediate.issue", rec.cluster, rec.serial,
-                        true,
-                        {{"profile", rec.profile},
-                         {"key_algorithm", rec.key_algorithm},
-                         {"not_after", rec.not_after},
-                         {"fingerprint_sha256", rec.fingerprint_sha256},
-                         {"key_held_by", rec.from_csr ? "cluster" : "meshtrust"}}});
+      nlohmann::json details = {{"profile", rec.profile},
+                                {"key_algorithm", rec.key_algorithm},
+                                {"not_after", rec.not_after},
+                                {"fingerprint_sha256", rec.fingerprint_sha256},
+                                {"issuer_serial", rec.issuer_serial},
+                                {"key_held_by", rec.from_csr ? "cluster" : "meshtrust"}};
+      std::string action = rec.from_csr ? "intermediate.sign_csr" : "intermediate.issue";
+      if (item.previous) {
+        auto old = tx->certificates().find(*item.previous);
+        if (old && old->status == CertStatus::Active) tx->certificates().set_status(*item.previous, CertStatus::Superseded);
+        details["previous_serial"] = *item.previous;
+        action = rec.from_csr ? "intermediate.rotate_csr" : "intermediate.rotate";
+      }
+      events.push_back({actor, action, rec.cluster, rec.serial, true, details});
     }
     commit(*tx, events);
   }

@@ -18,22 +18,7 @@ Bundle Authority::deliver_bundle(const std::string& actor, const std::string& na
     auto s = impl_->require_initialized(*tx);
     auto c = impl_->require_cluster(*tx, name);
     if (!c.current_serial) throw not_found("cluster '" + name + "' has no intermediate yet");
-    bool cached = false;
-    {
-      std::lock_guard lock(impl_->bundle_cache_mu);
-      if (auto it = impl_->bundle_cache.find(*c.current_serial); it != impl_->bundle_cache.end()) {
-        b = it->second;
-        cached = true;
-      }
-    }
-    if (!cached) {
-      auto rec = tx->certificates().find(*c.current_serial);
-      if (!rec) throw Error(ErrorKind::Storage, "intermediate " + *c.current_serial + " is missing");
-      b = impl_->bundle_for(*tx, s, name, *rec, true);
-      std::lock_guard lock(impl_->bundle_cache_mu);
-      if (impl_->bundle_cache.size() > 100000) impl_->bundle_cache.clear();  // bounded
-      impl_->bundle_cache[b.serial] = b;
-    }
+    b = impl_->cached_bundle(*tx, s, name, *c.current_serial);
     if (!with_key) b.ca_key.clear();
   }
   // Key delivery is always audited, and the answer waits until the event is durable.

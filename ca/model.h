@@ -52,12 +52,26 @@ struct SealedKey {
   pki::Bytes sealed;
 };
 
+// How meshtrust reaches one cluster's API server. `kubeconfig` is secret (it may hold a token or
+// a client key): sealed at rest like keys, never logged, never in an event. The rest describes
+// it for listings and is safe to show.
+struct ClusterAccessSpec {
+  std::string kubeconfig;  // self-contained: CA and client certificate inlined; tokenFile/exec stay references
+  std::string context;     // the context to use in it
+  std::string server;      // https://host:port[/prefix]
+  std::string auth;        // "token", "tokenFile", "client-certificate", "exec (aws)", "none"
+  bool insecure = false;   // insecure-skip-tls-verify: allowed, warned about on every push
+};
+
 struct ClusterRecord {
   std::string name;
   std::string ns = "istio-system";
   std::string secret_name = "cacerts";
   std::int64_t created_at_ms = 0;
   std::optional<std::string> current_serial;  // the intermediate the cluster should run
+  // How to reach its API server, if meshtrust pushes to it. Records read for listings leave
+  // `kubeconfig` empty: it is only opened (unsealed) for a push or a check.
+  std::optional<ClusterAccessSpec> access;
 };
 
 // How the key-encryption key is obtained; stored at init, read before every unlock.
@@ -71,10 +85,53 @@ struct KekSettings {
 };
 
 struct CaSettings {
-  std::string root_serial;
+  std::string root_serial;  // the root that signs new intermediates
   std::string default_profile;
   std::string audit_key_id;
   std::string trust_domain = "cluster.local";
+  // The roots every bundle's root-cert.pem carries, in order. Empty means just root_serial; two
+  // during a root rotation (old, new).
+  std::vector<std::string> trust_roots;
+  // Configuration (`meshtrust config set`): ca-crl.pem in bundles, CRL lifetime, and when an
+  // intermediate is due for renewal (percent of its lifetime left).
+  bool bundle_crl = false;
+  int crl_days = 7;
+  int renew_percent = 33;
+
+  std::vector<std::string> trust() const { return trust_roots.empty() ? std::vector<std::string>{root_serial} : trust_roots; }
+};
+
+// A revoked certificate (RFC 5280 reason names).
+struct RevocationRecord {
+  std::string serial, issuer_serial;
+  std::string reason;  // "keyCompromise", ...
+  std::int64_t revoked_at_ms = 0;
+  std::string actor;
+};
+
+// A signed CRL as issued; the latest per issuer is what is served.
+struct CrlRecord {
+  std::string issuer_serial;
+  std::uint64_t number = 0;
+  std::int64_t this_update = 0, next_update = 0;  // unix seconds
+  pki::Bytes der;
+};
+
+// The root rotation state machine (istio-bundle.md, "Safe root rotation"):
+//   TrustBoth        every bundle trusts old + new root; intermediates still under the old one
+//   Reissuing        new intermediates under the new root are being issued (resumable)
+//   NewIntermediates every cluster runs an intermediate under the new root; old + new trusted
+// Completing drops the old root from every bundle and archives it.
+enum class RotationPhase { TrustBoth, Reissuing, NewIntermediates };
+std::string to_string(RotationPhase p);
+RotationPhase rotation_phase_from(const std::string& s);
+
+struct RootRotationRecord {
+  RotationPhase phase = RotationPhase::TrustBoth;
+  std::string old_root, new_root;
+  std::int64_t started_at_ms = 0, phase_at_ms = 0;
+  std::int64_t workload_ttl_s = 86400;  // how long old intermediates' workload certs may live on
+  pki::Bytes cross_signed;              // DER, or empty
 };
 
 // One audit event as stored: its leaf bytes (canonical JSON) are what is hashed.

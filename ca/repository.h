@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ca/distribution.h"
 #include "ca/model.h"
 #include "ca/tokens.h"
 
@@ -39,6 +40,21 @@ class ClusterRepository {
   virtual std::vector<ClusterRecord> list() = 0;
   virtual void remove(const std::string& name) = 0;
   virtual void set_current_serial(const std::string& name, const std::optional<std::string>& serial) = 0;
+  // The cluster's API access: the description (record.access without the kubeconfig) and the
+  // kubeconfig sealed under the KEK. `sealed_access` is empty when none is stored.
+  virtual void set_access(const std::string& name, const ClusterAccessSpec& description, const pki::Bytes& sealed) = 0;
+  virtual std::optional<pki::Bytes> sealed_access(const std::string& name) = 0;
+};
+
+// Push attempts, one row each: the history behind `cluster show`, status and metrics.
+class PushRepository {
+ public:
+  virtual ~PushRepository() = default;
+  virtual std::int64_t insert(const PushRecord& r) = 0;  // returns the id
+  // The latest attempt of every cluster that has one, and the latest successful one.
+  virtual std::vector<PushRecord> latest_per_cluster() = 0;
+  virtual std::vector<PushRecord> latest_success_per_cluster() = 0;
+  virtual std::vector<PushRecord> history(const std::string& cluster, std::uint32_t limit) = 0;  // newest first
 };
 
 class SettingsRepository {
@@ -83,6 +99,30 @@ class TokenRepository {
   virtual void revoke(const std::string& id) = 0;
 };
 
+class RevocationRepository {
+ public:
+  virtual ~RevocationRepository() = default;
+  virtual void insert(const RevocationRecord& r) = 0;
+  virtual std::optional<RevocationRecord> find(const std::string& serial) = 0;
+  virtual std::vector<RevocationRecord> for_issuer(const std::string& issuer_serial) = 0;
+};
+
+class CrlRepository {
+ public:
+  virtual ~CrlRepository() = default;
+  virtual void insert(const CrlRecord& c) = 0;
+  virtual std::optional<CrlRecord> latest(const std::string& issuer_serial) = 0;
+};
+
+// At most one root rotation at a time: its state, or nothing.
+class RotationRepository {
+ public:
+  virtual ~RotationRepository() = default;
+  virtual std::optional<RootRotationRecord> get() = 0;
+  virtual void put(const RootRotationRecord& r) = 0;
+  virtual void clear() = 0;
+};
+
 class Transaction {
  public:
   virtual ~Transaction() = default;  // rolls back unless committed
@@ -92,6 +132,10 @@ class Transaction {
   virtual SettingsRepository& settings() = 0;
   virtual AuditRepository& audit() = 0;
   virtual TokenRepository& tokens() = 0;
+  virtual PushRepository& pushes() = 0;
+  virtual RevocationRepository& revocations() = 0;
+  virtual CrlRepository& crls() = 0;
+  virtual RotationRepository& rotation() = 0;
   virtual void commit() = 0;
 };
 

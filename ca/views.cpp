@@ -42,8 +42,55 @@ nlohmann::json to_json(const CertificateRecord& r) {
 }
 
 nlohmann::json to_json(const ClusterRecord& c) {
-  return {{"name", c.name}, {"namespace", c.ns}, {"secret_name", c.secret_name}, {"intermediate_serial", opt(c.current_serial)}};
+  nlohmann::json access = nullptr;  // the description only: the kubeconfig never leaves the vault
+  if (c.access)
+    access = {{"server", c.access->server},
+              {"context", c.access->context},
+              {"auth", c.access->auth},
+              {"insecure_skip_tls_verify", c.access->insecure}};
+  return {{"name", c.name},
+          {"namespace", c.ns},
+          {"secret_name", c.secret_name},
+          {"intermediate_serial", opt(c.current_serial)},
+          {"kubernetes", access}};
 }
+
+nlohmann::json to_json(const PushReport& r) {
+  const auto& o = r.outcome;
+  nlohmann::json j = {{"cluster", r.cluster},
+                      {"result", to_string(o.result)},
+                      {"serial", opt(r.serial)},
+                      {"attempts", o.attempts},
+                      {"duration_ms", r.duration_ms},
+                      {"changes", o.changes},
+                      {"warnings", o.warnings}};
+  if (!o.error.empty()) j["error"] = o.error;
+  if (o.namespace_created) j["namespace_created"] = true;
+  if (o.roots != RootsStatus::NotChecked) j["roots"] = to_string(o.roots);
+  return j;
+}
+
+nlohmann::json to_json(const PushRun& run) {
+  nlohmann::json reports = nlohmann::json::array(), skipped = nlohmann::json::array();
+  for (const auto& r : run.reports) reports.push_back(to_json(r));
+  for (const auto& [name, why] : run.skipped) skipped.push_back({{"cluster", name}, {"reason", why}});
+  return {{"clusters", reports}, {"skipped", skipped}};
+}
+
+nlohmann::json to_json(const PushRecord& r) {
+  return {{"id", r.id},
+          {"cluster", r.cluster},
+          {"time", date_utc(r.time_ms / 1000)},
+          {"actor", r.actor},
+          {"result", to_string(r.result)},
+          {"serial", opt(r.serial)},
+          {"bundle_sha256", r.bundle_sha256},
+          {"error", r.error},
+          {"attempts", r.attempts},
+          {"duration_ms", r.duration_ms}};
+}
+
+nlohmann::json to_json(const AccessCheck& c) { return {{"check", c.what}, {"ok", c.ok}, {"detail", c.detail}}; }
 
 nlohmann::json to_json(const TokenRecord& t) {
   return {{"id", t.id},
@@ -64,12 +111,25 @@ nlohmann::json to_json(const TreeHead& h) {
 nlohmann::json status_json(const StatusReport& s) {
   nlohmann::json clusters = nlohmann::json::array();
   for (const auto& c : s.clusters) {
-    nlohmann::json j = {{"name", c.cluster.name}, {"serial", nullptr}, {"not_after", nullptr}, {"days_left", nullptr}};
+    nlohmann::json j = {{"name", c.cluster.name},  {"serial", nullptr},
+                        {"not_after", nullptr},    {"days_left", nullptr},
+                        {"status", nullptr},       {"rotation_due", !c.rotation_due.empty()},
+                        {"due_reason", opt(c.rotation_due.empty() ? std::nullopt : std::optional<std::string>(c.rotation_due))},
+                        {"delivery", to_string(c.delivery.state)},
+                        {"last_push", nullptr},    {"last_push_result", nullptr},
+                        {"last_successful_push", nullptr}};
     if (c.intermediate) {
       j["serial"] = c.intermediate->serial;
       j["not_after"] = date_utc(c.intermediate->not_after);
       j["days_left"] = days_left(c.intermediate->not_after, s.now);
+      j["status"] = to_string(c.intermediate->status);
+      j["key_held_by"] = c.intermediate->from_csr ? "cluster" : "meshtrust";
     }
+    if (c.delivery.last_attempt) {
+      j["last_push"] = date_utc(c.delivery.last_attempt->time_ms / 1000);
+      j["last_push_result"] = to_string(c.delivery.last_attempt->result);
+    }
+    if (c.delivery.last_success) j["last_successful_push"] = date_utc(c.delivery.last_success->time_ms / 1000);
     clusters.push_back(j);
   }
   return {{"root",
@@ -78,6 +138,9 @@ nlohmann::json status_json(const StatusReport& s) {
             {"key_algorithm", s.root.key_algorithm},
             {"not_after", date_utc(s.root.not_after)},
             {"days_left", days_left(s.root.not_after, s.now)}}},
+          {"trust", s.trust},
+          {"root_rotation", s.rotation ? nlohmann::json(to_string(*s.rotation)) : nlohmann::json(nullptr)},
+          {"now", date_utc(s.now)},
           {"clusters", clusters}};
 }
 
@@ -134,7 +197,59 @@ CertificateRecord certificate_from_json(const nlohmann::json& j) {
 
 ClusterRecord cluster_from_json(const nlohmann::json& j) {
   return reading("cluster", [&] {
-    return ClusterRecord{j.at("name"), j.at("namespace"), j.at("secret_name"), 0, opt_str(j, "intermediate_serial")};
+    ClusterRecord c{j.at("name"), j.at("namespace"), j.at("secret_name"), 0, opt_str(j, "intermediate_serial"), std::nullopt};
+    if (j.contains("kubernetes") && j["kubernetes"].is_object()) {
+      const auto& a = j["kubernetes"];
+      c.access = ClusterAccessSpec{"", a.at("context"), a.at("server"), a.at("auth"), a.at("insecure_skip_tls_verify")};
+    }
+    return c;
+  });
+}
+
+PushRun push_run_from_json(const nlohmann::json& j) {
+  return reading("push result", [&] {
+    PushRun run;
+    for (const auto& r : j.at("clusters")) {
+      PushReport p;
+      p.cluster = r.at("cluster");
+      p.outcome.result = push_result_from(r.at("result"));
+      p.serial = opt_str(r, "serial");
+      p.outcome.attempts = r.at("attempts");
+      p.duration_ms = r.at("duration_ms");
+      p.outcome.changes = r.at("changes").get<std::vector<std::string>>();
+      p.outcome.warnings = r.at("warnings").get<std::vector<std::string>>();
+      if (auto e = opt_str(r, "error")) p.outcome.error = *e;
+      p.outcome.namespace_created = r.value("namespace_created", false);
+      if (auto roots = opt_str(r, "roots")) p.outcome.roots = *roots == "taken-up" ? RootsStatus::TakenUp : RootsStatus::Pending;
+      run.reports.push_back(std::move(p));
+    }
+    for (const auto& s : j.at("skipped")) run.skipped.emplace_back(s.at("cluster"), s.at("reason"));
+    return run;
+  });
+}
+
+PushRecord push_record_from_json(const nlohmann::json& j) {
+  return reading("push record", [&] {
+    PushRecord r;
+    r.id = j.at("id");
+    r.cluster = j.at("cluster");
+    r.time_ms = parse_date_utc(j.at("time")) * 1000;
+    r.actor = j.at("actor");
+    r.result = push_result_from(j.at("result"));
+    r.serial = opt_str(j, "serial");
+    r.bundle_sha256 = j.at("bundle_sha256");
+    r.error = j.at("error");
+    r.attempts = j.at("attempts");
+    r.duration_ms = j.at("duration_ms");
+    return r;
+  });
+}
+
+std::vector<AccessCheck> access_checks_from_json(const nlohmann::json& j) {
+  return reading("cluster check", [&] {
+    std::vector<AccessCheck> out;
+    for (const auto& c : j.at("checks")) out.push_back({c.at("check"), c.at("ok"), c.at("detail")});
+    return out;
   });
 }
 
@@ -155,6 +270,54 @@ TreeHead tree_head_from_json(const nlohmann::json& j) {
   return reading("tree head", [&] {
     return TreeHead{j.at("tree_size"), pki::from_hex(j.at("root_hash").get<std::string>()), j.at("timestamp"),
                     pki::base64_decode(j.at("signature").get<std::string>())};
+  });
+}
+
+StatusReport status_from_json(const nlohmann::json& j) {
+  return reading("status", [&] {
+    StatusReport s;
+    s.now = parse_date_utc(j.at("now"));
+    const auto& root = j.at("root");
+    s.root.serial = root.at("serial");
+    s.root.subject = root.at("subject");
+    s.root.key_algorithm = root.at("key_algorithm");
+    s.root.not_after = parse_date_utc(root.at("not_after"));
+    s.root.kind = CertKind::Root;
+    s.trust = j.at("trust").get<std::vector<std::string>>();
+    if (!j.at("root_rotation").is_null()) s.rotation = rotation_phase_from(j.at("root_rotation"));
+    for (const auto& c : j.at("clusters")) {
+      ClusterStatus cs;
+      cs.cluster.name = c.at("name");
+      if (!c.at("serial").is_null()) {
+        CertificateRecord rec;
+        rec.serial = c.at("serial");
+        rec.not_after = parse_date_utc(c.at("not_after"));
+        rec.status = cert_status_from(c.at("status"));
+        rec.from_csr = c.value("key_held_by", "meshtrust") == "cluster";
+        rec.cluster = cs.cluster.name;
+        cs.intermediate = rec;
+        cs.cluster.current_serial = rec.serial;
+      }
+      if (auto why = opt_str(c, "due_reason")) cs.rotation_due = *why;
+      cs.delivery.cluster = cs.cluster.name;
+      for (auto st : {DeliveryState::Unmanaged, DeliveryState::InSync, DeliveryState::Drifted, DeliveryState::Failing})
+        if (to_string(st) == c.at("delivery")) cs.delivery.state = st;
+      if (auto t = opt_str(c, "last_push")) {
+        PushRecord p;
+        p.cluster = cs.cluster.name;
+        p.time_ms = parse_date_utc(*t) * 1000;
+        p.result = push_result_from(c.at("last_push_result"));
+        cs.delivery.last_attempt = p;
+      }
+      if (auto t = opt_str(c, "last_successful_push")) {
+        PushRecord p;
+        p.cluster = cs.cluster.name;
+        p.time_ms = parse_date_utc(*t) * 1000;
+        cs.delivery.last_success = p;
+      }
+      s.clusters.push_back(std::move(cs));
+    }
+    return s;
   });
 }
 

@@ -17,8 +17,13 @@ std::int64_t days_left(std::int64_t not_after, std::int64_t now);
 nlohmann::json to_json(const CertificateRecord& r);  // no DER; see certificate_json for the PEM
 nlohmann::json to_json(const ClusterRecord& c);
 nlohmann::json to_json(const TokenRecord& t);        // never the secret
+nlohmann::json to_json(const PushReport& r);
+nlohmann::json to_json(const PushRun& r);            // {"clusters": [...], "skipped": [...]}
+nlohmann::json to_json(const PushRecord& r);
+nlohmann::json to_json(const AccessCheck& c);
 nlohmann::json to_json(const TreeHead& h);
 nlohmann::json status_json(const StatusReport& s);
+StatusReport status_from_json(const nlohmann::json& j);
 
 // The inverses, for a client reading the API's answers. Throw ca::Error(InvalidRequest) on a
 // shape they do not recognise.
@@ -26,6 +31,9 @@ std::int64_t parse_date_utc(const std::string& text);
 CertificateRecord certificate_from_json(const nlohmann::json& j);
 ClusterRecord cluster_from_json(const nlohmann::json& j);
 TokenRecord token_from_json(const nlohmann::json& j);
+PushRun push_run_from_json(const nlohmann::json& j);
+PushRecord push_record_from_json(const nlohmann::json& j);
+std::vector<AccessCheck> access_checks_from_json(const nlohmann::json& j);  // {"checks": [...]}
 TreeHead tree_head_from_json(const nlohmann::json& j);
 
 }  // namespace meshtrust::ca

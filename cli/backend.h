@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,13 +24,23 @@ class Backend {
 
   virtual std::vector<ca::CertificateRecord> issue(const std::vector<std::string>& names, const ca::IssueOptions& options,
                                                    const ca::IssueProgress& progress) = 0;
+  // With `rotation`, the CSR's certificate supersedes the cluster's current intermediate.
   virtual ca::CertificateRecord issue_from_csr(const std::string& name, const std::string& csr_pem,
-                                               const ca::IssueOptions& options) = 0;
+                                               const ca::IssueOptions& options, bool rotation = false) = 0;
+  virtual std::vector<ca::CertificateRecord> rotate(const std::vector<std::string>& names, const ca::IssueOptions& options,
+                                                    const ca::IssueProgress& progress) = 0;
+  virtual ca::RevocationRecord revoke(const std::string& serial, const std::string& reason) = 0;
+  virtual ca::CrlRecord crl() = 0;
   virtual std::vector<ca::Bundle> export_bundles(const std::vector<std::string>& names) = 0;
   virtual ca::WorkloadBundle issue_workload(const ca::WorkloadRequest& request) = 0;
 
   virtual std::vector<ca::CertificateRecord> certificates(const ca::CertificateFilter& filter) = 0;
   virtual ca::StatusReport status() = 0;
+
+  virtual ca::PushRun push(const std::vector<std::string>& names, const ca::PushOptions& options,
+                           const ca::PushProgress& progress) = 0;
+  virtual std::vector<ca::AccessCheck> check_cluster(const std::string& name) = 0;
+  virtual std::vector<ca::PushRecord> push_history(const std::string& name, std::uint32_t limit) = 0;
 
   virtual ca::AuditPage audit_events(const ca::AuditFilter& filter) = 0;
   virtual ca::TreeHead audit_head() = 0;
@@ -44,10 +55,16 @@ class Backend {
   virtual void revoke_token(const std::string& id) = 0;
 };
 
-// The Authority over the local data dir, acting as `actor`.
+// How long `cluster check` gives a cluster to answer everything it asks.
+inline constexpr std::chrono::seconds kCheckDeadline{30};
+
+// The Authority over the local data dir, acting as `actor`. The gateway (the Kubernetes API
+// client) is made on first use: most commands never push.
 class LocalBackend final : public Backend {
  public:
-  LocalBackend(ca::Authority& authority, std::string actor) : a_(authority), actor_(std::move(actor)) {}
+  using GatewayFactory = std::function<ca::ClusterGateway&()>;
+  LocalBackend(ca::Authority& authority, std::string actor, GatewayFactory gateway)
+      : a_(authority), actor_(std::move(actor)), gateway_(std::move(gateway)) {}
   ca::ClusterRecord add_cluster(const ca::ClusterRecord& s) override { return a_.add_cluster(actor_, s); }
   void remove_cluster(const std::string& n) override { a_.remove_cluster(actor_, n); }
   std::vector<ca::ClusterRecord> clusters() override { return a_.clusters(); }
@@ -56,13 +73,31 @@ class LocalBackend final : public Backend {
                                            const ca::IssueProgress& p) override {
     return a_.issue(actor_, names, o, p);
   }
-  ca::CertificateRecord issue_from_csr(const std::string& n, const std::string& csr, const ca::IssueOptions& o) override {
-    return a_.issue_from_csr(actor_, n, csr, o);
+  ca::CertificateRecord issue_from_csr(const std::string& n, const std::string& csr, const ca::IssueOptions& o,
+                                       bool rotation) override {
+    return a_.issue_from_csr(actor_, n, csr, o, rotation);
   }
+  std::vector<ca::CertificateRecord> rotate(const std::vector<std::string>& names, const ca::IssueOptions& o,
+                                            const ca::IssueProgress& p) override {
+    return a_.rotate(actor_, names, o, p);
+  }
+  ca::RevocationRecord revoke(const std::string& serial, const std::string& reason) override {
+    return a_.revoke(actor_, serial, reason);
+  }
+  ca::CrlRecord crl() override { return a_.crl(); }
   std::vector<ca::Bundle> export_bundles(const std::vector<std::string>& names) override { return a_.export_bundles(actor_, names); }
   ca::WorkloadBundle issue_workload(const ca::WorkloadRequest& r) override { return a_.issue_workload(actor_, r); }
   std::vector<ca::CertificateRecord> certificates(const ca::CertificateFilter& f) override { return a_.certificates(f); }
   ca::StatusReport status() override { return a_.status(); }
+  ca::PushRun push(const std::vector<std::string>& names, const ca::PushOptions& o, const ca::PushProgress& p) override {
+    return a_.push(actor_, names, o, gateway_(), p);
+  }
+  std::vector<ca::AccessCheck> check_cluster(const std::string& n) override {
+    return a_.check_cluster(n, gateway_(), kCheckDeadline);
+  }
+  std::vector<ca::PushRecord> push_history(const std::string& n, std::uint32_t limit) override {
+    return a_.push_history(n, limit);
+  }
   ca::AuditPage audit_events(const ca::AuditFilter& f) override { return a_.audit_events(f); }
   ca::TreeHead audit_head() override { return a_.audit_head(); }
   ca::InclusionProof audit_inclusion(std::uint64_t i, std::optional<std::uint64_t> n) override { return a_.audit_inclusion(i, n); }
@@ -78,6 +113,7 @@ class LocalBackend final : public Backend {
  private:
   ca::Authority& a_;
   std::string actor_;
+  GatewayFactory gateway_;
 };
 
 }  // namespace meshtrust::cli

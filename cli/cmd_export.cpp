@@ -32,7 +32,8 @@ int run_export(Context& ctx, const ExportArgs& a) {
   // Check the destination before keys are released, so a refused write releases nothing.
   std::vector<fs::path> targets{out / "root-cert.pem"};
   for (const auto& n : a.names)
-    for (const char* f : {"ca-cert.pem", "ca-key.pem", "cert-chain.pem", "root-cert.pem"}) targets.push_back(out / n / f);
+    for (const char* f : {"ca-cert.pem", "ca-key.pem", "cert-chain.pem", "root-cert.pem", "ca-crl.pem"})
+      targets.push_back(out / n / f);
   check_targets(targets, a.force);
   auto bundles = ctx.backend().export_bundles(a.names);
   std::vector<PlannedFile> files{{out / "root-cert.pem", bundles.front().root_cert, false}};
@@ -42,6 +43,7 @@ int run_export(Context& ctx, const ExportArgs& a) {
     if (!b.ca_key.empty()) files.push_back({dir / "ca-key.pem", b.ca_key, true});
     files.push_back({dir / "cert-chain.pem", b.cert_chain, false});
     files.push_back({dir / "root-cert.pem", b.root_cert, false});
+    if (!b.ca_crl.empty()) files.push_back({dir / "ca-crl.pem", b.ca_crl, false});
   }
   write_files(files, a.force);
   if (ctx.output() == OutputFormat::Json) {

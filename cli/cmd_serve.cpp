@@ -23,6 +23,7 @@ struct ServeArgs {
   std::string listen = "127.0.0.1:8443", tls_cert, tls_key;
   std::vector<std::string> tls_san;
   size_t max_connections = 256;
+  int reconcile_interval = 300;
 };
 
 bool is_ip(const std::string& s) {
@@ -53,6 +54,9 @@ int run_serve(Context& ctx, const ServeArgs& a) {
   }
   if (a.max_connections < 1 || a.max_connections > 10000) throw ca::invalid("--max-connections must be between 1 and 10000");
   config.max_connections = a.max_connections;
+  if (a.reconcile_interval < 0 || a.reconcile_interval > 86400)
+    throw ca::invalid("--reconcile-interval must be between 0 (off) and 86400 seconds");
+  config.reconcile_interval = std::chrono::seconds(a.reconcile_interval);
 
   // SIGTERM/SIGINT go to one thread (blocked here, before any thread
   // starts, so every thread inherits the mask) that stops the server; in-flight requests then finish.
@@ -73,7 +77,7 @@ int run_serve(Context& ctx, const ServeArgs& a) {
   spdlog::set_default_logger(logger);
 
 
-  api::Server server(ctx.authority(), config);
+  api::Server server(ctx.authority(), ctx.gateway(), config);
   std::atomic<bool> done{false};
   std::thread waiter([&] {
     int sig = 0;
@@ -109,6 +113,8 @@ void add_serve_command(CLI::App& app, Action& action) {
   cmd->add_option("--tls-key", a->tls_key, "The key of --tls-cert (PEM)");
   cmd->add_option("--tls-san", a->tls_san, "Names for the root-issued server certificate (default: localhost, 127.0.0.1, the host name)");
   cmd->add_option("--max-connections", a->max_connections, "Concurrent connections served (default 256)");
+  cmd->add_option("--reconcile-interval", a->reconcile_interval,
+                  "Seconds between passes that re-push drifted or missing Secrets (default 300, 0 = off)");
   cmd->callback([&action, a] { action = [a](Context& ctx) { return run_serve(ctx, *a); }; });
 }
 

@@ -18,6 +18,9 @@ void add_export_commands(CLI::App& app, Action& action);  // export, workload
 void add_report_commands(CLI::App& app, Action& action);  // certs list, status
 void add_audit_commands(CLI::App& app, Action& action);   // audit list, verify, proof, consistency, head
 void add_token_commands(CLI::App& app, Action& action);   // token create, list, revoke
+void add_push_commands(CLI::App& app, Action& action);    // push, manifest
+void add_lifecycle_commands(CLI::App& app, Action& action);  // rotate, revoke, crl, config
+void add_root_commands(CLI::App& app, Action& action);    // root rotate start|advance|status|abort
 void add_serve_command(CLI::App& app, Action& action);    // serve
 
 }  // namespace meshtrust::cli

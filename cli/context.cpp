@@ -10,6 +10,7 @@
 #include "ca/errors.h"
 #include "cli/files.h"
 #include "cli/remote_backend.h"
+#include "kube/gateway.h"
 #include "storage/sqlite_store.h"
 
 namespace meshtrust::cli {
@@ -79,9 +80,14 @@ Backend& Context::backend() {
     if (token.empty()) throw ca::invalid("--server needs a token: pass --token or set MESHTRUST_TOKEN");
     backend_ = make_remote_backend({options_.server, token, options_.ca_file});
   } else {
-    backend_ = std::make_unique<LocalBackend>(authority(), actor());
+    backend_ = std::make_unique<LocalBackend>(authority(), actor(), [this]() -> ca::ClusterGateway& { return gateway(); });
   }
   return *backend_;
+}
+
+ca::ClusterGateway& Context::gateway() {
+  if (!gateway_) gateway_ = std::make_unique<kube::KubeGateway>();
+  return *gateway_;
 }
 
 ca::Authority& Context::authority() {

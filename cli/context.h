@@ -44,6 +44,8 @@ class Context {
   ca::Authority& authority();
   // The authority for `init`: creates the data dir (0700) if needed.
   ca::Authority& authority_for_init();
+  // The Kubernetes API side of pushing (made on first use).
+  ca::ClusterGateway& gateway();
   // The passphrase from --passphrase-file or MESHTRUST_PASSPHRASE, if either was given.
   std::optional<std::string> passphrase() const;
 
@@ -54,6 +56,7 @@ class Context {
   std::unique_ptr<storage::SqliteStore> store_;
   std::unique_ptr<ca::Authority> authority_;
   std::unique_ptr<Backend> backend_;
+  std::unique_ptr<ca::ClusterGateway> gateway_;
 };
 
 }  // namespace meshtrust::cli

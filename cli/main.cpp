@@ -6,6 +6,7 @@
 
 #include "ca/errors.h"
 #include "cli/commands.h"
+#include "kube/errors.h"
 #include "pki/error.h"
 
 using namespace meshtrust;
@@ -29,6 +30,9 @@ int main(int argc, char** argv) {
   cli::add_report_commands(app, action);
   cli::add_audit_commands(app, action);
   cli::add_token_commands(app, action);
+  cli::add_push_commands(app, action);
+  cli::add_lifecycle_commands(app, action);
+  cli::add_root_commands(app, action);
   cli::add_serve_command(app, action);
 
   try {
@@ -48,6 +52,8 @@ int main(int argc, char** argv) {
   } catch (const ca::Error& e) {
     std::cerr << "error: " << e.what() << "\n";
   } catch (const pki::Error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+  } catch (const kube::Error& e) {
     std::cerr << "error: " << e.what() << "\n";
   } catch (const std::exception& e) {
     std::cerr << "error: unexpected failure: " << e.what() << "\n";

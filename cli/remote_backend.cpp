@@ -54,13 +54,17 @@ class RemoteBackend final : public Backend {
     client_.enable_server_certificate_verification(true);
     client_.set_bearer_token_auth(o.token.c_str());
     client_.set_connection_timeout(10, 0);
-    client_.set_read_timeout(60, 0);
+    client_.set_read_timeout(600, 0);  // a fleet push answers when every cluster has
     client_.set_keep_alive(true);
   }
 
   ca::ClusterRecord add_cluster(const ca::ClusterRecord& s) override {
-    return ca::cluster_from_json(post("/v1/clusters", {{"name", s.name}, {"namespace", s.ns}, {"secret_name", s.secret_name}},
-                                      "registering cluster " + s.name));
+    json body = {{"name", s.name}, {"namespace", s.ns}, {"secret_name", s.secret_name}};
+    if (s.access) {  // already self-contained: files were read here, by the CLI
+      body["kubeconfig"] = s.access->kubeconfig;
+      body["context"] = s.access->context;
+    }
+    return ca::cluster_from_json(post("/v1/clusters", body, "registering cluster " + s.name));
   }
   void remove_cluster(const std::string& n) override { del("/v1/clusters/" + n, "removing cluster " + n); }
   std::vector<ca::ClusterRecord> clusters() override {
@@ -80,17 +84,50 @@ class RemoteBackend final : public Backend {
     }
     return out;
   }
-  ca::CertificateRecord issue_from_csr(const std::string& n, const std::string& csr, const ca::IssueOptions& o) override {
+  ca::CertificateRecord issue_from_csr(const std::string& n, const std::string& csr, const ca::IssueOptions& o,
+                                       bool rotation) override {
     json body = options_json(o);
     body["csr"] = csr;
+    if (rotation) body["rotate"] = true;
     return ca::certificate_from_json(post("/v1/clusters/" + n + "/intermediates", body, "signing the CSR of " + n));
+  }
+  std::vector<ca::CertificateRecord> rotate(const std::vector<std::string>& names, const ca::IssueOptions& o,
+                                            const ca::IssueProgress& progress) override {
+    std::vector<ca::CertificateRecord> out;
+    for (const auto& n : names) {
+      json body = options_json(o);
+      body["rotate"] = true;
+      out.push_back(ca::certificate_from_json(post("/v1/clusters/" + n + "/intermediates", body, "rotating " + n)));
+      if (progress) progress(out.size(), names.size(), out.back());
+    }
+    return out;
+  }
+  ca::RevocationRecord revoke(const std::string& serial, const std::string& reason) override {
+    json j = post("/v1/certificates/" + serial + "/revoke", {{"reason", reason}}, "revoking " + serial);
+    try {
+      return {j.at("serial"), j.at("issuer_serial"), j.at("reason"), ca::parse_date_utc(j.at("revoked_at")) * 1000, j.at("actor")};
+    } catch (const json::exception&) {
+      throw ca::invalid("the server's answer is not a revocation");
+    }
+  }
+  ca::CrlRecord crl() override {
+    std::string pem = get_text("/v1/crl?format=pem", "fetching the CRL");
+    ca::CrlRecord c;
+    try {
+      auto blocks = pki::parse_pem(pem);
+      if (blocks.empty() || blocks.front().label != "X509 CRL") throw ca::invalid("no CRL");
+      c.der = blocks.front().der;
+    } catch (const std::exception&) {
+      throw ca::invalid("the server's answer to fetching the CRL is not a PEM CRL");
+    }
+    return c;
   }
   std::vector<ca::Bundle> export_bundles(const std::vector<std::string>& names) override {
     std::vector<ca::Bundle> out;
     for (const auto& n : names) {
       json j = get("/v1/clusters/" + n + "/cacerts", "fetching the bundle of " + n);
       out.push_back({n, j.value("serial", ""), "", j.at("ca-cert.pem"), j.at("cert-chain.pem"), j.at("root-cert.pem"),
-                     j.value("ca-key.pem", "")});
+                     j.value("ca-key.pem", ""), j.value("ca-crl.pem", ""), j.value("bundle_sha256", "")});
     }
     return out;
   }
@@ -114,25 +151,30 @@ class RemoteBackend final : public Backend {
     }
     return out;
   }
-  ca::StatusReport status() override {
-    ca::StatusReport s;
-    s.now = static_cast<std::int64_t>(std::time(nullptr));
-    bool have_root = false;
-    std::map<std::string, ca::CertificateRecord> by_serial;
-    for (auto& r : certificates({})) {
-      if (r.kind == ca::CertKind::Root && r.status == ca::CertStatus::Active) {
-        s.root = r;
-        have_root = true;
-      }
-      by_serial[r.serial] = r;
+  ca::StatusReport status() override { return ca::status_from_json(get("/v1/status", "reading the status")); }
+
+  ca::PushRun push(const std::vector<std::string>& names, const ca::PushOptions& o, const ca::PushProgress& progress) override {
+    json body = {{"clusters", names},
+                 {"dry_run", o.dry_run},
+                 {"force", o.force},
+                 {"concurrency", o.concurrency},
+                 {"deadline_seconds", std::chrono::duration_cast<std::chrono::seconds>(o.deadline).count()}};
+    auto run = ca::push_run_from_json(post("/v1/push", body, "pushing"));
+    if (progress) {
+      size_t failed = 0;
+      for (const auto& r : run.reports) failed += r.outcome.result == ca::PushResult::Failed;
+      progress(run.reports.size(), failed, run.reports.size());
     }
-    if (!have_root) throw ca::not_found("the server has no root");
-    for (auto& c : clusters()) {
-      ca::ClusterStatus cs{c, std::nullopt};
-      if (c.current_serial && by_serial.count(*c.current_serial)) cs.intermediate = by_serial[*c.current_serial];
-      s.clusters.push_back(std::move(cs));
-    }
-    return s;
+    return run;
+  }
+  std::vector<ca::AccessCheck> check_cluster(const std::string& n) override {
+    return ca::access_checks_from_json(get("/v1/clusters/" + n + "/check", "checking cluster " + n));
+  }
+  std::vector<ca::PushRecord> push_history(const std::string& n, std::uint32_t limit) override {
+    std::vector<ca::PushRecord> out;
+    const json answer = get("/v1/clusters/" + n + "/pushes" + query({{"limit", std::to_string(limit)}}), "reading pushes of " + n);
+    for (const auto& j : answer.at("pushes")) out.push_back(ca::push_record_from_json(j));
+    return out;
   }
 
   ca::AuditPage audit_events(const ca::AuditFilter& f) override {

@@ -93,6 +93,10 @@ struct Client::Impl {
   std::mutex mutex;
   std::mt19937_64 rng{std::random_device{}()};
   int last_attempts = 0;
+  std::optional<Steady::time_point> deadline;  // set_deadline
+  // Waits asked for minus waits taken, over all calls: what the absolute deadline adds to the
+  // real clock so that an instant test sleep still spends the budget (0 in production).
+  milliseconds unslept{0};
 
   Impl(ClusterAccess a, ClientOptions o)
       : access(std::move(a)),
@@ -113,6 +117,15 @@ struct Client::Impl {
     std::lock_guard lock(mutex);
     const std::string payload = body ? body->dump() : "";
     const auto start = Steady::now();
+    // This call's budget: its own deadline, cut to what is left of the absolute one.
+    milliseconds budget = options.deadline;
+    if (deadline) {
+      budget = std::min(budget, std::chrono::duration_cast<milliseconds>(*deadline - (start + unslept)));
+      if (budget < milliseconds(1)) {
+        last_attempts = 0;
+        throw TransportError(prefix(verb, what) + "not sent: the deadline for this cluster has passed", false);
+      }
+    }
     // Time used = real time, with each wait counted as asked for rather than as it took: equal
     // in production, and with an instant test sleep the deadline still means something.
     milliseconds asked{0}, slept{0};
@@ -120,13 +133,15 @@ struct Client::Impl {
     // Waits `d` if the deadline allows it and leaves the next attempt a fair chance (a quarter
     // of the deadline, or a whole request timeout if that is less); false if not, and the
     // caller gives up with the error in hand rather than send an attempt doomed to time out.
-    const milliseconds reserve = std::min(options.request_timeout, options.deadline / 4);
+    const milliseconds reserve = std::min(options.request_timeout, budget / 4);
     auto wait = [&](milliseconds d) {
-      if (used() + d + reserve > options.deadline) return false;
+      if (used() + d + reserve > budget) return false;
       auto t0 = Steady::now();
       options.sleep(d);
-      slept += std::chrono::duration_cast<milliseconds>(Steady::now() - t0);
+      milliseconds took = std::chrono::duration_cast<milliseconds>(Steady::now() - t0);
+      slept += took;
       asked += d;
+      unslept += d - took;
       return true;
     };
     std::uniform_real_distribution<double> unit(0.0, 1.0);
@@ -142,7 +157,7 @@ struct Client::Impl {
       HttpReply reply;
       try {
         cred = credentials.current();
-        milliseconds left = options.deadline - used();
+        milliseconds left = budget - used();
         if (left < milliseconds(1)) left = milliseconds(1);
         reply = transport.send(verb, path, payload, cred.bearer, cred.cert, std::min(options.request_timeout, left));
       } catch (const TransportError& e) {
@@ -207,6 +222,11 @@ const ClusterAccess& Client::access() const { return impl_->access; }
 bool Client::insecure() const { return impl_->access.insecure_skip_tls_verify; }
 int Client::last_attempts() const { return impl_->last_attempts; }
 
+void Client::set_deadline(std::optional<Steady::time_point> deadline) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->deadline = deadline;
+}
+
 nlohmann::json Client::call(const std::string& verb, const std::string& path, const nlohmann::json* body,
                             const std::string& what) {
   return impl_->call(verb, path, body, what);
@@ -241,6 +261,20 @@ nlohmann::json Client::replace_secret(const std::string& ns, const std::string& 
                      "/api/v1/namespaces/" + path_segment(ns) + "/secrets/" + path_segment(name) +
                          "?fieldManager=meshtrust",
                      &secret, "secrets/" + ns + "/" + name);
+}
+
+bool Client::delete_secret(const std::string& ns, const std::string& name,
+                           const std::optional<std::string>& resource_version) {
+  nlohmann::json options = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}};
+  if (resource_version) options["preconditions"] = {{"resourceVersion", *resource_version}};
+  try {
+    impl_->call("DELETE", "/api/v1/namespaces/" + path_segment(ns) + "/secrets/" + path_segment(name), &options,
+                "secrets/" + ns + "/" + name);
+    return true;
+  } catch (const ApiError& e) {
+    if (e.status() == 404 && e.reason() == "NotFound") return false;
+    throw;
+  }
 }
 
 std::optional<nlohmann::json> Client::get_configmap(const std::string& ns, const std::string& name) {

@@ -70,8 +70,16 @@ class Client {
   // True when the server's certificate is not verified (insecure-skip-tls-verify): callers must
   // say so every time they use this cluster.
   bool insecure() const;
-  // Attempts made by the last call (1 when it needed no retry), for push records and tests.
+  // Attempts made by the last call (1 when it needed no retry; 0 when it sent nothing because
+  // the deadline below had passed), for push records and tests.
   int last_attempts() const;
+
+  // Bounds every later call by an absolute deadline as well: a call then gets
+  // min(options.deadline, the time left until `deadline`) for all its attempts and waits, so a
+  // push of several calls keeps one per-cluster budget. Waits count as asked for, as within a
+  // call (with a test's instant sleep, the deadline still means something). A call made after
+  // the deadline sends nothing and throws TransportError. nullopt removes the bound.
+  void set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline);
 
   nlohmann::json version();  // GET /version: {"major", "minor", "gitVersion", ...}
 
@@ -84,6 +92,11 @@ class Client {
   // PUT, replacing data, labels and annotations whole. With metadata.resourceVersion set, a
   // concurrent change since that version fails with ApiError::conflict(); without, last write wins.
   nlohmann::json replace_secret(const std::string& ns, const std::string& name, const nlohmann::json& secret);
+  // DELETE. With `resource_version`, a DeleteOptions precondition: a Secret changed since that
+  // version is not deleted (ApiError::conflict()). False when there was no such Secret (also
+  // when a retry finds its own earlier attempt already deleted it).
+  bool delete_secret(const std::string& ns, const std::string& name,
+                     const std::optional<std::string>& resource_version = std::nullopt);
 
   std::optional<nlohmann::json> get_configmap(const std::string& ns, const std::string& name);
 

@@ -404,6 +404,38 @@ ClusterAccess parse_kubeconfig(std::string_view text, const fs::path& base_dir, 
   }
 }
 
+ClusterAccess parse_self_contained_kubeconfig(std::string_view text, const std::string& context) {
+  if (text.size() > kMaxKubeconfigBytes) throw ConfigError("kubeconfig is larger than 1 MiB");
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::ParserException&) {
+    return parse_kubeconfig(text, "/", context);  // reports the parse error in its words
+  }
+  // Refused before parsing resolves anything: each of these would make the server read its own
+  // files or run a command on behalf of whoever sent the kubeconfig.
+  const std::pair<const char*, const char*> forbidden[] = {
+      {"clusters", "certificate-authority"}, {"users", "client-certificate"}, {"users", "client-key"},
+      {"users", "tokenFile"},                {"users", "exec"}};
+  if (root.IsMap()) {
+    for (const auto& [list, key] : forbidden) {
+      const YAML::Node entries = root[list];
+      if (!entries || !entries.IsSequence()) continue;
+      for (const auto& entry : entries) {
+        const char* item = std::string(list) == "clusters" ? "cluster" : "user";
+        if (!entry.IsMap() || !entry[item] || !entry[item].IsMap() || !entry[item][key]) continue;
+        std::string name = entry["name"] && entry["name"].IsScalar() ? entry["name"].Scalar() : "?";
+        if (std::string(key) == "exec")
+          throw ConfigError(std::string(item) + " '" + name + "' uses an exec credential plugin, which the server does not run "
+                            "for a remote caller; register this cluster from a local data dir, or use a token or client certificate");
+        throw ConfigError(std::string(item) + " '" + name + "' refers to a file (" + key + "); a kubeconfig sent to the "
+                          "server must be self-contained (use the -data fields or a token)");
+      }
+    }
+  }
+  return parse_kubeconfig(text, "/", context);
+}
+
 ClusterAccess load_kubeconfig(const fs::path& file, const std::string& context) {
   std::string text = read_referenced_file(file, "kubeconfig");
   return parse_kubeconfig(text, fs::absolute(file).parent_path(), context);

@@ -93,6 +93,12 @@ struct ClusterAccess {
 ClusterAccess parse_kubeconfig(std::string_view text, const std::filesystem::path& base_dir,
                                const std::string& context = "");
 
+// For a kubeconfig that arrives over the network (REST): like parse_kubeconfig, but it must be
+// self-contained. File references (certificate-authority, client-certificate, client-key,
+// tokenFile) and exec plugins are refused, since honouring them would read the server's files
+// or run commands on the server for the caller.
+ClusterAccess parse_self_contained_kubeconfig(std::string_view text, const std::string& context = "");
+
 // Reads `file` (at most kMaxKubeconfigBytes) and parses it relative to its own directory.
 ClusterAccess load_kubeconfig(const std::filesystem::path& file, const std::string& context = "");
 

@@ -11,6 +11,9 @@ nlohmann::json cacerts_secret(const ca::Bundle& b, const std::string& ns, const 
       {"root-cert.pem", pki::base64_encode(pki::as_bytes(b.root_cert))},
   };
   if (!b.ca_key.empty()) data["ca-key.pem"] = pki::base64_encode(pki::as_bytes(b.ca_key));
+  if (!b.ca_crl.empty()) data["ca-crl.pem"] = pki::base64_encode(pki::as_bytes(b.ca_crl));
+  nlohmann::json annotations = {{kSerialAnnotation, b.serial}, {kFingerprintAnnotation, b.fingerprint_sha256}};
+  if (!b.bundle_sha256.empty()) annotations[kBundleAnnotation] = b.bundle_sha256;
   return {
       {"apiVersion", "v1"},
       {"kind", "Secret"},
@@ -19,7 +22,7 @@ nlohmann::json cacerts_secret(const ca::Bundle& b, const std::string& ns, const 
        {{"name", name},
         {"namespace", ns},
         {"labels", {{kManagedByLabel, kManagedByValue}}},
-        {"annotations", {{kSerialAnnotation, b.serial}, {kFingerprintAnnotation, b.fingerprint_sha256}}}}},
+        {"annotations", annotations}}},
       {"data", data},
   };
 }

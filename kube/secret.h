@@ -14,6 +14,7 @@ inline constexpr const char* kManagedByLabel = "app.kubernetes.io/managed-by";
 inline constexpr const char* kManagedByValue = "meshtrust";
 inline constexpr const char* kSerialAnnotation = "meshtrust.io/intermediate-serial";
 inline constexpr const char* kFingerprintAnnotation = "meshtrust.io/intermediate-sha256";
+inline constexpr const char* kBundleAnnotation = "meshtrust.io/bundle-sha256";
 
 // The Secret object (data base64-encoded). Its data is the whole bundle: pushing it replaces
 // the Secret's data whole, so stale keys such as tls.crt (which istiod would prefer) go.

@@ -2,6 +2,7 @@
 
 #include <openssl/x509v3.h>
 
+#include "pki/asn1_time.h"
 #include "pki/crypto.h"
 #include "pki/error.h"
 
@@ -18,10 +19,6 @@ X509NamePtr make_name(const DistinguishedName& dn) {
           "set name field " + field);
   }
   return name;
-}
-
-Asn1TimePtr make_time(Time t) {
-  return Asn1TimePtr(check_ptr(ASN1_TIME_set(nullptr, static_cast<time_t>(t.time_since_epoch().count())), "encode time"));
 }
 
 void add_ext(X509& cert, int nid, void* value, bool critical, const char* what) {
@@ -139,7 +136,7 @@ Certificate sign_certificate(const CertificateTemplate& tmpl, const PublicKey& s
   else
     check(X509_set_issuer_name(cert.get(), subject.get()), "set issuer");
 
-  Asn1TimePtr nb = make_time(tmpl.not_before), na = make_time(tmpl.not_after);
+  Asn1TimePtr nb = detail::to_asn1_time(tmpl.not_before), na = detail::to_asn1_time(tmpl.not_after);
   check(X509_set1_notBefore(cert.get(), nb.get()), "set notBefore");
   check(X509_set1_notAfter(cert.get(), na.get()), "set notAfter");
   check(X509_set_pubkey(cert.get(), &subject_key.raw()), "set public key");

@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include "pki/asn1_time.h"
 #include "pki/crypto.h"
 #include "pki/error.h"
 
@@ -10,9 +11,9 @@ namespace meshtrust::pki {
 namespace {
 
 Time asn1_to_time(const ASN1_TIME* t) {
-  struct tm tm {};
-  check(ASN1_TIME_to_tm(t, &tm), "read certificate time");
-  return Time(std::chrono::seconds(timegm(&tm)));
+  auto time = detail::from_asn1_time(t);
+  if (!time) throw Error("the certificate holds an invalid time");
+  return *time;
 }
 
 }  // namespace
@@ -144,6 +145,20 @@ std::optional<long> Certificate::path_length() const {
   long len = X509_get_pathlen(cert_.get());
   if (len < 0) return std::nullopt;
   return len;
+}
+
+std::optional<unsigned> Certificate::key_usage() const {
+  int crit = 0;
+  Asn1BitStringPtr bits(static_cast<ASN1_BIT_STRING*>(X509_get_ext_d2i(cert_.get(), NID_key_usage, &crit, nullptr)));
+  if (!bits) {
+    if (crit == -1) return std::nullopt;  // absent (-2: repeated; 0/1: present but undecodable)
+    clear_openssl_errors();
+    throw Error("certificate keyUsage extension is repeated or malformed");
+  }
+  unsigned out = 0;
+  for (int bit = 0; bit < 9; ++bit)
+    if (ASN1_BIT_STRING_get_bit(bits.get(), bit)) out |= 1u << bit;
+  return out;
 }
 
 PublicKey Certificate::public_key() const {

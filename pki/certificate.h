@@ -58,6 +58,10 @@ class Certificate {
   Time not_after() const;
   bool is_ca() const;
   std::optional<long> path_length() const;
+  // The keyUsage bits, bit n being RFC 5280 KeyUsage bit n (the pki::KeyUsageBit values of
+  // builder.h: kCrlSign is 1u << 6); nullopt when the extension is absent, which RFC 5280 reads as
+  // "no restriction". Throws pki::Error if the extension is repeated or does not decode.
+  std::optional<unsigned> key_usage() const;
   PublicKey public_key() const;
   std::string sha256_fingerprint() const;  // lowercase hex of SHA-256 over the DER
   std::vector<std::string> dns_names() const;

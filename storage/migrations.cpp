@@ -125,6 +125,61 @@ ALTER TABLE certificates_v3 RENAME TO certificates;
 CREATE INDEX certificates_by_cluster ON certificates(cluster, kind);
 CREATE INDEX certificates_by_not_after ON certificates(not_after);
 )sql",
+    // 4: pushing to Kubernetes: each cluster's API access (kubeconfig sealed under the KEK,
+    // described in clear for listings) and every push attempt. Push history has no foreign key:
+    // it outlives a removed cluster, like its certificates.
+    R"sql(
+ALTER TABLE clusters ADD COLUMN access_sealed BLOB;
+ALTER TABLE clusters ADD COLUMN access_context TEXT;
+ALTER TABLE clusters ADD COLUMN access_server TEXT;
+ALTER TABLE clusters ADD COLUMN access_auth TEXT;
+ALTER TABLE clusters ADD COLUMN access_insecure INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE push_records (
+  id             INTEGER PRIMARY KEY AUTOINCREMENT,
+  cluster        TEXT NOT NULL,
+  time_ms        INTEGER NOT NULL,
+  actor          TEXT NOT NULL,
+  result         TEXT NOT NULL CHECK (result IN ('created','replaced','unchanged','failed')),
+  serial         TEXT,
+  bundle_sha256  TEXT NOT NULL,
+  error          TEXT NOT NULL,
+  attempts       INTEGER NOT NULL,
+  duration_ms    INTEGER NOT NULL
+);
+CREATE INDEX push_records_by_cluster ON push_records(cluster, id);
+)sql",
+    // 5: revocation and CRLs, and the root rotation state machine (one row while a rotation runs).
+    R"sql(
+CREATE TABLE revocations (
+  serial         TEXT PRIMARY KEY REFERENCES certificates(serial),
+  issuer_serial  TEXT NOT NULL,
+  reason         TEXT NOT NULL,
+  revoked_at_ms  INTEGER NOT NULL,
+  actor          TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX revocations_by_issuer ON revocations(issuer_serial);
+
+CREATE TABLE crls (
+  issuer_serial  TEXT NOT NULL,
+  number         INTEGER NOT NULL,
+  this_update    INTEGER NOT NULL,
+  next_update    INTEGER NOT NULL,
+  der            BLOB NOT NULL,
+  PRIMARY KEY (issuer_serial, number)
+) WITHOUT ROWID;
+
+CREATE TABLE root_rotation (
+  id             INTEGER PRIMARY KEY CHECK (id = 1),
+  phase          TEXT NOT NULL CHECK (phase IN ('trust-both','reissuing','new-intermediates')),
+  old_root       TEXT NOT NULL REFERENCES certificates(serial),
+  new_root       TEXT NOT NULL REFERENCES certificates(serial),
+  started_at_ms  INTEGER NOT NULL,
+  phase_at_ms    INTEGER NOT NULL,
+  workload_ttl_s INTEGER NOT NULL,
+  cross_signed   BLOB                   -- DER: the new root's key certified by the old root
+);
+)sql",
 };
 
 }  // namespace

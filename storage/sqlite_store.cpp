@@ -150,11 +150,36 @@ class Clusters final : public ca::ClusterRepository {
   void set_current_serial(const std::string& name, const std::optional<std::string>& serial) override {
     db_.prepare("UPDATE clusters SET current_serial = ?2 WHERE name = ?1").bind(1, name).bind(2, serial).run();
   }
+  void set_access(const std::string& name, const ca::ClusterAccessSpec& d, const pki::Bytes& sealed) override {
+    db_.prepare(
+           "UPDATE clusters SET access_sealed = ?2, access_context = ?3, access_server = ?4, access_auth = ?5, "
+           "access_insecure = ?6 WHERE name = ?1")
+        .bind(1, name)
+        .bind(2, sealed)
+        .bind(3, d.context)
+        .bind(4, d.server)
+        .bind(5, d.auth)
+        .bind(6, std::int64_t{d.insecure})
+        .run();
+  }
+  std::optional<pki::Bytes> sealed_access(const std::string& name) override {
+    auto& st = db_.prepare("SELECT access_sealed FROM clusters WHERE name = ?1 AND access_sealed IS NOT NULL");
+    st.bind(1, name);
+    if (!st.step()) return std::nullopt;
+    auto b = st.blob(0);
+    st.reset();
+    return b;
+  }
 
  private:
-  static constexpr const char* kSelect = "SELECT name, namespace, secret_name, created_at_ms, current_serial FROM clusters";
+  static constexpr const char* kSelect =
+      "SELECT name, namespace, secret_name, created_at_ms, current_serial, access_sealed IS NOT NULL, access_context, "
+      "access_server, access_auth, access_insecure FROM clusters";
   static ca::ClusterRecord read(Statement& st) {
-    return {st.text(0), st.text(1), st.text(2), st.int64(3), st.opt_text(4)};
+    ca::ClusterRecord c{st.text(0), st.text(1), st.text(2), st.int64(3), st.opt_text(4), std::nullopt};
+    if (st.int64(5) != 0)
+      c.access = ca::ClusterAccessSpec{"", st.text(6), st.text(7), st.text(8), st.int64(9) != 0};
+    return c;
   }
   Database& db_;
 };
@@ -186,13 +211,31 @@ class Settings final : public ca::SettingsRepository {
   std::optional<ca::CaSettings> ca() override {
     auto j = get("ca");
     if (!j) return std::nullopt;
-    return ca::CaSettings{j->at("root_serial"), j->at("default_profile"), j->at("audit_key_id"), j->at("trust_domain")};
+    try {
+      ca::CaSettings s;
+      s.root_serial = j->at("root_serial");
+      s.default_profile = j->at("default_profile");
+      s.audit_key_id = j->at("audit_key_id");
+      s.trust_domain = j->at("trust_domain");
+      // Written by later versions; absent in data dirs made before them.
+      s.trust_roots = j->value("trust_roots", std::vector<std::string>{});
+      s.bundle_crl = j->value("bundle_crl", false);
+      s.crl_days = j->value("crl_days", 7);
+      s.renew_percent = j->value("renew_percent", 33);
+      return s;
+    } catch (const json::exception&) {
+      throw ca::Error(ca::ErrorKind::Storage, "setting 'ca' in the database is corrupt");
+    }
   }
   void put_ca(const ca::CaSettings& s) override {
     put("ca", {{"root_serial", s.root_serial},
                {"default_profile", s.default_profile},
                {"audit_key_id", s.audit_key_id},
-               {"trust_domain", s.trust_domain}});
+               {"trust_domain", s.trust_domain},
+               {"trust_roots", s.trust_roots},
+               {"bundle_crl", s.bundle_crl},
+               {"crl_days", s.crl_days},
+               {"renew_percent", s.renew_percent}});
   }
 
  private:
@@ -429,11 +472,171 @@ class Tokens final : public ca::TokenRepository {
   Database& db_;
 };
 
+class Pushes final : public ca::PushRepository {
+ public:
+  explicit Pushes(Database& db) : db_(db) {}
+  std::int64_t insert(const ca::PushRecord& r) override {
+    db_.prepare(
+           "INSERT INTO push_records (cluster, time_ms, actor, result, serial, bundle_sha256, error, attempts, duration_ms) "
+           "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)")
+        .bind(1, r.cluster)
+        .bind(2, r.time_ms)
+        .bind(3, r.actor)
+        .bind(4, ca::to_string(r.result))
+        .bind(5, r.serial)
+        .bind(6, r.bundle_sha256)
+        .bind(7, r.error)
+        .bind(8, std::int64_t{r.attempts})
+        .bind(9, r.duration_ms)
+        .run();
+    return sqlite3_last_insert_rowid(db_.raw());
+  }
+  std::vector<ca::PushRecord> latest_per_cluster() override {
+    return rows(std::string(kSelect) + " WHERE id IN (SELECT MAX(id) FROM push_records GROUP BY cluster) ORDER BY cluster");
+  }
+  std::vector<ca::PushRecord> latest_success_per_cluster() override {
+    return rows(std::string(kSelect) +
+                " WHERE id IN (SELECT MAX(id) FROM push_records WHERE result != 'failed' GROUP BY cluster) ORDER BY cluster");
+  }
+  std::vector<ca::PushRecord> history(const std::string& cluster, std::uint32_t limit) override {
+    auto& st = db_.prepare(std::string(kSelect) + " WHERE cluster = ?1 ORDER BY id DESC LIMIT ?2");
+    st.bind(1, cluster).bind(2, std::int64_t{limit});
+    std::vector<ca::PushRecord> out;
+    while (st.step()) out.push_back(read(st));
+    return out;
+  }
+
+ private:
+  static constexpr const char* kSelect =
+      "SELECT id, cluster, time_ms, actor, result, serial, bundle_sha256, error, attempts, duration_ms FROM push_records";
+  std::vector<ca::PushRecord> rows(const std::string& sql) {
+    auto& st = db_.prepare(sql);
+    std::vector<ca::PushRecord> out;
+    while (st.step()) out.push_back(read(st));
+    return out;
+  }
+  static ca::PushRecord read(Statement& st) {
+    ca::PushRecord r;
+    r.id = st.int64(0);
+    r.cluster = st.text(1);
+    r.time_ms = st.int64(2);
+    r.actor = st.text(3);
+    r.result = ca::push_result_from(st.text(4));
+    r.serial = st.opt_text(5);
+    r.bundle_sha256 = st.text(6);
+    r.error = st.text(7);
+    r.attempts = static_cast<int>(st.int64(8));
+    r.duration_ms = st.int64(9);
+    return r;
+  }
+  Database& db_;
+};
+
+class Revocations final : public ca::RevocationRepository {
+ public:
+  explicit Revocations(Database& db) : db_(db) {}
+  void insert(const ca::RevocationRecord& r) override {
+    db_.prepare("INSERT INTO revocations (serial, issuer_serial, reason, revoked_at_ms, actor) VALUES (?1,?2,?3,?4,?5)")
+        .bind(1, r.serial)
+        .bind(2, r.issuer_serial)
+        .bind(3, r.reason)
+        .bind(4, r.revoked_at_ms)
+        .bind(5, r.actor)
+        .run();
+  }
+  std::optional<ca::RevocationRecord> find(const std::string& serial) override {
+    auto& st = db_.prepare(std::string(kSelect) + " WHERE serial = ?1");
+    st.bind(1, serial);
+    if (!st.step()) return std::nullopt;
+    auto r = read(st);
+    st.reset();
+    return r;
+  }
+  std::vector<ca::RevocationRecord> for_issuer(const std::string& issuer) override {
+    auto& st = db_.prepare(std::string(kSelect) + " WHERE issuer_serial = ?1 ORDER BY revoked_at_ms, serial");
+    st.bind(1, issuer);
+    std::vector<ca::RevocationRecord> out;
+    while (st.step()) out.push_back(read(st));
+    return out;
+  }
+
+ private:
+  static constexpr const char* kSelect = "SELECT serial, issuer_serial, reason, revoked_at_ms, actor FROM revocations";
+  static ca::RevocationRecord read(Statement& st) { return {st.text(0), st.text(1), st.text(2), st.int64(3), st.text(4)}; }
+  Database& db_;
+};
+
+class Crls final : public ca::CrlRepository {
+ public:
+  explicit Crls(Database& db) : db_(db) {}
+  void insert(const ca::CrlRecord& c) override {
+    db_.prepare("INSERT INTO crls (issuer_serial, number, this_update, next_update, der) VALUES (?1,?2,?3,?4,?5)")
+        .bind(1, c.issuer_serial)
+        .bind(2, static_cast<std::int64_t>(c.number))
+        .bind(3, c.this_update)
+        .bind(4, c.next_update)
+        .bind(5, c.der)
+        .run();
+  }
+  std::optional<ca::CrlRecord> latest(const std::string& issuer) override {
+    auto& st = db_.prepare(
+        "SELECT issuer_serial, number, this_update, next_update, der FROM crls WHERE issuer_serial = ?1 "
+        "ORDER BY number DESC LIMIT 1");
+    st.bind(1, issuer);
+    if (!st.step()) return std::nullopt;
+    ca::CrlRecord c{st.text(0), static_cast<std::uint64_t>(st.int64(1)), st.int64(2), st.int64(3), st.blob(4)};
+    st.reset();
+    return c;
+  }
+
+ private:
+  Database& db_;
+};
+
+class Rotation final : public ca::RotationRepository {
+ public:
+  explicit Rotation(Database& db) : db_(db) {}
+  std::optional<ca::RootRotationRecord> get() override {
+    auto& st = db_.prepare(
+        "SELECT phase, old_root, new_root, started_at_ms, phase_at_ms, workload_ttl_s, cross_signed FROM root_rotation "
+        "WHERE id = 1");
+    if (!st.step()) return std::nullopt;
+    ca::RootRotationRecord r;
+    r.phase = ca::rotation_phase_from(st.text(0));
+    r.old_root = st.text(1);
+    r.new_root = st.text(2);
+    r.started_at_ms = st.int64(3);
+    r.phase_at_ms = st.int64(4);
+    r.workload_ttl_s = st.int64(5);
+    if (!st.is_null(6)) r.cross_signed = st.blob(6);
+    st.reset();
+    return r;
+  }
+  void put(const ca::RootRotationRecord& r) override {
+    auto& st = db_.prepare(
+        "INSERT INTO root_rotation (id, phase, old_root, new_root, started_at_ms, phase_at_ms, workload_ttl_s, cross_signed) "
+        "VALUES (1,?1,?2,?3,?4,?5,?6,?7) ON CONFLICT(id) DO UPDATE SET phase = excluded.phase, old_root = excluded.old_root, "
+        "new_root = excluded.new_root, started_at_ms = excluded.started_at_ms, phase_at_ms = excluded.phase_at_ms, "
+        "workload_ttl_s = excluded.workload_ttl_s, cross_signed = excluded.cross_signed");
+    st.bind(1, ca::to_string(r.phase)).bind(2, r.old_root).bind(3, r.new_root).bind(4, r.started_at_ms);
+    st.bind(5, r.phase_at_ms).bind(6, r.workload_ttl_s);
+    if (r.cross_signed.empty())
+      st.bind_null(7);
+    else
+      st.bind(7, r.cross_signed);
+    st.run();
+  }
+  void clear() override { db_.prepare("DELETE FROM root_rotation").run(); }
+
+ private:
+  Database& db_;
+};
+
 class SqliteTransaction final : public ca::Transaction {
  public:
   // `release` gives the connection back (unlocks the writer, or returns a reader to the pool).
   SqliteTransaction(Database& db, std::function<void()> release, bool write)
-      : db_(db), release_(std::move(release)), certs_(db), keys_(db), clusters_(db), settings_(db), audit_(db), tokens_(db) {
+      : db_(db), release_(std::move(release)), certs_(db), keys_(db), clusters_(db), settings_(db), audit_(db), tokens_(db), pushes_(db), revocations_(db), crls_(db), rotation_(db) {
     try {
       db_.exec(write ? "BEGIN IMMEDIATE" : "BEGIN");
     } catch (...) {
@@ -457,6 +660,10 @@ class SqliteTransaction final : public ca::Transaction {
   ca::SettingsRepository& settings() override { return settings_; }
   ca::AuditRepository& audit() override { return audit_; }
   ca::TokenRepository& tokens() override { return tokens_; }
+  ca::PushRepository& pushes() override { return pushes_; }
+  ca::RevocationRepository& revocations() override { return revocations_; }
+  ca::CrlRepository& crls() override { return crls_; }
+  ca::RotationRepository& rotation() override { return rotation_; }
   void commit() override {
     db_.exec("COMMIT");
     done_ = true;
@@ -471,6 +678,10 @@ class SqliteTransaction final : public ca::Transaction {
   Settings settings_;
   Audit audit_;
   Tokens tokens_;
+  Pushes pushes_;
+  Revocations revocations_;
+  Crls crls_;
+  Rotation rotation_;
   bool done_ = false;
 };
 

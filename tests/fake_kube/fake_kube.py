@@ -766,6 +766,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 obj = cluster.objects.get((resource, ns, name))
                 if obj is None:
                     raise not_found(resource, name)
+                # DeleteOptions.preconditions: a changed object is not deleted (409 Conflict).
+                options = self.parse_json(body) if body else None
+                pre = (options.get("preconditions") or {}) if isinstance(options, dict) else {}
+                for field, have in (("resourceVersion", obj["metadata"]["resourceVersion"]),
+                                    ("uid", obj["metadata"]["uid"])):
+                    want = pre.get(field) if isinstance(pre, dict) else None
+                    if want and want != have:
+                        label = "ResourceVersion" if field == "resourceVersion" else "UID"
+                        raise ApiFailure(409, f'Operation cannot be fulfilled on {resource} "{name}": Precondition '
+                                              f"failed: {label} in precondition: {want}, {label} in object meta: {have}",
+                                         details={"name": name, "kind": resource})
                 if not dry:
                     del cluster.objects[(resource, ns, name)]
                 return self.send_json(200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",

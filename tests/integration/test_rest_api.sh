@@ -132,7 +132,7 @@ as "$C1_TOKEN"
 req GET /v1/clusters/c1/cacerts; want 200 "cluster:c1 GET its cacerts"; delivered cluster:c1 c1 true
 [[ "$CTYPE" == application/json* ]] || bad "cacerts content type $CTYPE"
 cp "$REST_BODY" "$T/c1-cacerts.json"
-[[ $(jget "$T/c1-cacerts.json" 'sorted(j)') == '["ca-cert.pem", "ca-key.pem", "cert-chain.pem", "root-cert.pem", "serial"]' ]] \
+[[ $(jget "$T/c1-cacerts.json" 'sorted(j)') == '["bundle_sha256", "ca-cert.pem", "ca-key.pem", "cert-chain.pem", "root-cert.pem", "serial"]' ]] \
   || bad "cacerts members: $(jget "$T/c1-cacerts.json" 'sorted(j)')"
 [[ $(jget "$T/c1-cacerts.json" 'j["serial"]') == "$C1_SERIAL" ]] || bad "cacerts serial is not the issued one"
 write_bundle "$T/c1-cacerts.json" "$T/rest/c1"
@@ -374,6 +374,13 @@ GET /v1/audit/public-key admin,auditor audit.public-key
 POST /v1/tokens admin tokens.create
 GET /v1/tokens admin tokens.list
 DELETE /v1/tokens/{id} admin tokens.revoke
+POST /v1/push admin,issuer push.fleet
+POST /v1/clusters/{name}/push admin,issuer clusters.push
+GET /v1/clusters/{name}/check admin,issuer clusters.check
+GET /v1/clusters/{name}/pushes admin,issuer,auditor,cluster:<name> clusters.pushes
+POST /v1/certificates/{serial}/revoke admin,issuer certificates.revoke
+GET /v1/crl anonymous crl
+GET /v1/status admin,issuer,auditor status
 EOF
 python3 - "$T/openapi.json" "$T/routes.txt" >"$T/ops.txt" 2>"$T/openapi.err" <<'PY' || bad "openapi: $(cat "$T/openapi.err")"
 import json, sys
@@ -407,7 +414,7 @@ for (m, p), op in sorted(listed.items()):
 print("\n".join(errs), file=sys.stderr)
 sys.exit(1 if errs else 0)
 PY
-[[ $(wc -l <"$T/ops.txt") == 22 ]] || bad "the OpenAPI document lists $(wc -l <"$T/ops.txt") operations, want 22"
+[[ $(wc -l <"$T/ops.txt") == 29 ]] || bad "the OpenAPI document lists $(wc -l <"$T/ops.txt") operations, want 29"
 probe_path() { local p="${1//\{name\}/probe-none}"; p="${p//\{serial\}/00}"; echo "${p//\{id\}/0000000000000000}"; }
 is_generic_404() { [[ $CODE == 404 ]] && grep -q '"detail":"no such endpoint' "$REST_BODY"; }
 as "$ADMIN"

@@ -68,6 +68,14 @@ TOK[revoked]=$(api_token cluster c1)                   # a revoked cluster:c1 to
 req DELETE "/v1/tokens/$(token_id "${TOK[revoked]}")"; [[ $CODE == 204 ]] || fail "revoking a token: HTTP $CODE"
 VICTIM_TOK=$(api_token auditor victim)   # denied principals try to revoke this one
 DOOMED_TOK=$(api_token auditor doomed)   # the admin revokes this one
+# Intermediates to revoke: one each for the admin's and the issuer's cell; denied principals try the victim's.
+declare -A REV_SERIAL
+for p in admin issuer victim; do
+  req POST /v1/clusters -H "Content-Type: application/json" -d "{\"name\":\"rev-$p\"}"
+  req POST "/v1/clusters/rev-$p/intermediates" -H "Content-Type: application/json" -d '{}'
+  [[ $CODE == 201 ]] || fail "admin issuing for rev-$p: HTTP $CODE"
+  REV_SERIAL[$p]=$(jget "$REST_BODY" 'j["serial"]')
+done
 req GET /v1/clusters/c1; [[ $CODE == 200 ]] || fail "admin GET /v1/clusters/c1: $CODE"
 C1_SERIAL=$(jget "$REST_BODY" 'j["intermediate_serial"]')
 req GET /v1/clusters/c2; C2_SERIAL=$(jget "$REST_BODY" 'j["intermediate_serial"]')
@@ -112,6 +120,13 @@ ROWS=(
   "POST /v1/clusters clusters.create operators 201"
   "POST /v1/clusters/{c}/intermediates clusters.issue operators 201"
   "POST /v1/clusters/{c}/csr clusters.csr operators+own 201"
+  "POST /v1/push push.fleet operators 200"
+  "POST /v1/clusters/{c}/push clusters.push operators 422"
+  "GET /v1/clusters/{c}/check clusters.check operators 422"
+  "GET /v1/clusters/{c}/pushes clusters.pushes readers+own 200"
+  "GET /v1/crl crl anon 200"
+  "GET /v1/status status readers 200"
+  "POST /v1/certificates/{rev}/revoke certificates.revoke operators 200"
   "DELETE /v1/tokens/{tok} tokens.revoke admins 204"
   "DELETE /v1/clusters/{c} clusters.delete operators 204"
 )
@@ -162,6 +177,8 @@ for row in "${ROWS[@]}"; do
     if [[ "$route" == tokens.revoke ]]; then
       if [[ $p == admin ]]; then u="${u//\{tok\}/$(token_id "$DOOMED_TOK")}"; else u="${u//\{tok\}/$(token_id "$VICTIM_TOK")}"; fi
     fi
+    case "$p" in admin|issuer) rev="${REV_SERIAL[$p]}" ;; *) rev="${REV_SERIAL[victim]}" ;; esac
+    u="${u//\{rev\}/$rev}"
     exp=$(expected_code "$route" "$access" "$ok" "$p")
     REST_TOKEN=""; REST_AUTH_HEADER=""; REST_SRC=""
     case "$p" in
@@ -180,6 +197,9 @@ for row in "${ROWS[@]}"; do
       tokens.create)   echo "{\"role\":\"auditor\",\"name\":\"made-by-$p\"}" >"$T/reqbody" ;;
       clusters.create) echo "{\"name\":\"new-$p\"}" >"$T/reqbody" ;;
       clusters.issue)  echo '{}' >"$T/reqbody" ;;
+      push.fleet)      echo '{"all": true}' >"$T/reqbody" ;;
+      clusters.push)   echo '{}' >"$T/reqbody" ;;
+      certificates.revoke) echo '{"reason":"superseded"}' >"$T/reqbody" ;;
       clusters.csr)    mkcsr "$T/reqbody" ;;
     esac
     [[ $method == POST ]] && extra=(-H "Content-Type: application/json" --data-binary "@$T/reqbody")
@@ -381,6 +401,12 @@ want(all("token" not in t and "secret_hash" not in t for t in toks), "GET /v1/to
 print("\n".join(out))
 PY
 while IFS= read -r line; do [[ -n "$line" ]] && bad "$line"; done <"$T/effects.out"
+for p in admin issuer victim; do
+  req GET "/v1/certificates/${REV_SERIAL[$p]}"
+  st=$(jget "$REST_BODY" 'j["status"]')
+  if [[ $p == victim ]]; then [[ $st == active ]] || bad "a denied revoke revoked the victim's intermediate ($st)"
+  else [[ $st == revoked ]] || bad "POST revoke as $p did not revoke (status $st)"; fi
+done
 REST_TOKEN="$VICTIM_TOK"; req GET /v1/clusters
 [[ $CODE == 200 ]] || bad "the victim token stopped working after denied revocations (HTTP $CODE)"
 REST_TOKEN="$DOOMED_TOK"; REST_SRC=127.0.8.1; req GET /v1/clusters

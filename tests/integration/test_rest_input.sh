@@ -205,6 +205,84 @@ for p in .. %2e%2e C3 c3%00 c3%20 a%2Fb c1%2F..%2Fc3 c3%2F..%2Fc1 %ff; do
   t "400|404" "csr for path name '$p'" POST "/v1/clusters/$p/csr" "${J[@]}" --data-binary "@$T/csr-good.json"
 done
 
+# ---- POST /v1/clusters with a kubeconfig ----------------------------------------------------------------
+REST_TOKEN="$ADMIN"
+python3 - "$T" <<'PY'
+import json, sys
+d = sys.argv[1]
+good = """apiVersion: v1
+kind: Config
+current-context: main
+clusters:
+- name: k
+  cluster:
+    server: https://127.0.0.1:6443
+    certificate-authority-data: %s
+contexts:
+- name: main
+  context: {cluster: k, user: u}
+users:
+- name: u
+  user: {token: abc}
+"""
+import base64
+ca = base64.b64encode(open(d + "/export/root-cert.pem", "rb").read()).decode()
+cases = {
+    "not-yaml": "clusters: [\n  - name: x\n   bad",
+    "not-a-mapping": "- 1\n- 2\n",
+    "no-context": good.replace("current-context: main\n", "") % ca,
+    "file-ca": good.replace("certificate-authority-data: %s", "certificate-authority: /etc/shadow") % (),
+    "exec": (good % ca).replace("user: {token: abc}", "user:\n    exec: {apiVersion: client.authentication.k8s.io/v1, command: /bin/sh}"),
+    "token-file": (good % ca).replace("user: {token: abc}", "user: {tokenFile: /etc/shadow}"),
+    "auth-provider": (good % ca).replace("user: {token: abc}", "user:\n    auth-provider: {name: gcp}"),
+    "basic-auth": (good % ca).replace("user: {token: abc}", "user: {username: a, password: b}"),
+    "http-remote": (good % ca).replace("https://127.0.0.1:6443", "http://10.0.0.1:6443"),
+    "bad-ca-data": (good % "bm90IGEgY2VydA=="),
+}
+for k, v in cases.items():
+    open("%s/kc-%s.json" % (d, k), "w").write(json.dumps({"name": "kc-" + k, "kubeconfig": v}))
+open(d + "/kc-context-only.json", "w").write(json.dumps({"name": "kc-x", "context": "main"}))
+open(d + "/kc-unknown-context.json", "w").write(json.dumps({"name": "kc-y", "kubeconfig": good % ca, "context": "nope"}))
+open(d + "/kc-big.json", "w").write(json.dumps({"name": "kc-z", "kubeconfig": "a" * 50000}))
+PY
+for k in not-yaml not-a-mapping no-context file-ca exec token-file auth-provider basic-auth http-remote bad-ca-data unknown-context; do
+  T_TYPE=/problems/invalid-kubeconfig t 422 "kubeconfig '$k'" POST /v1/clusters "${J[@]}" --data-binary "@$T/kc-$k.json"
+done
+T_TYPE=""
+t 400 "context without kubeconfig" POST /v1/clusters "${J[@]}" --data-binary "@$T/kc-context-only.json"
+t 400 "kubeconfig over 48 KiB" POST /v1/clusters "${J[@]}" --data-binary "@$T/kc-big.json"
+t 400 "kubeconfig of wrong type" POST /v1/clusters "${J[@]}" --data-binary '{"name":"kc-t","kubeconfig":{"apiVersion":"v1"}}'
+
+# ---- POST /v1/push and POST /v1/clusters/{name}/push (no cluster has a kubeconfig) ------------------------
+common_json /v1/push
+for f in '{}' '{"all":false}' '{"all":true,"clusters":["c1"]}' '{"clusters":[]}' '{"clusters":"c1"}' '{"clusters":[1]}'          '{"clusters":["c1"],"dry_run":"yes"}' '{"clusters":["c1"],"force":1}' '{"clusters":["c1"],"concurrency":0}'          '{"clusters":["c1"],"concurrency":1025}' '{"clusters":["c1"],"concurrency":"8"}' '{"clusters":["c1"],"deadline_seconds":0}'          '{"clusters":["c1"],"deadline_seconds":3601}' '{"clusters":["c1","c1"]}' '{"clusters":["../c1"]}' '{"clusters":["C1"]}'          "{\"clusters\":[\"$long64\"]}"; do
+  t 400 "push $f" POST /v1/push "${J[@]}" --data-binary "$f"
+done
+t 404 "push an unregistered cluster" POST /v1/push "${J[@]}" --data-binary '{"clusters":["nope"]}'
+t 422 "push a cluster without a kubeconfig" POST /v1/push "${J[@]}" --data-binary '{"clusters":["c1"]}'
+common_json /v1/clusters/c1/push
+t 400 "cluster push with clusters field" POST /v1/clusters/c1/push "${J[@]}" --data-binary '{"clusters":["c2"]}'
+t 422 "cluster push without a kubeconfig" POST /v1/clusters/c1/push "${J[@]}" --data-binary '{}'
+for p in .. %2e%2e C1 c1%00 a%2Fb c1%2F..%2Fc2 %ff; do
+  t "400|404" "push for path name '$p'" POST "/v1/clusters/$p/push" "${J[@]}" --data-binary '{}'
+done
+t 422 "check a cluster without a kubeconfig" GET /v1/clusters/c1/check
+for q in 0 -1 1001 x 1e3; do t 400 "pushes?limit=$q" GET "/v1/clusters/c1/pushes?limit=$q"; done
+
+# ---- POST /v1/certificates/{serial}/revoke, GET /v1/crl ----------------------------------------------------
+common_json /v1/certificates/00/revoke
+for f in '{}' '{"reason":1}' '{"reason":"because"}' '{"reason":"removeFromCRL"}' '{"reason":""}' '{"reason":null}'          '{"reason":"keyCompromise","when":"now"}'; do
+  t "400|404" "revoke body $f" POST /v1/certificates/00/revoke "${J[@]}" --data-binary "$f"
+done
+ROOT_SERIAL=$(openssl x509 -in "$T/export/root-cert.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')
+t 422 "revoke the root" POST "/v1/certificates/$ROOT_SERIAL/revoke" "${J[@]}" --data-binary '{"reason":"keyCompromise"}'
+t 400 "revoke an unknown reason (existing serial)" POST "/v1/certificates/$ROOT_SERIAL/revoke" "${J[@]}" --data-binary '{"reason":"nope"}'
+for sn in XYZ 0G "$long64" .. %2e%2e %00 a%2Fb; do
+  t "400|404" "revoke serial '$sn'" POST "/v1/certificates/$sn/revoke" "${J[@]}" --data-binary '{"reason":"keyCompromise"}'
+done
+t 404 "revoke an unknown serial" POST /v1/certificates/00ff/revoke "${J[@]}" --data-binary '{"reason":"keyCompromise"}'
+for q in xml DER ""; do t 400 "crl?format=$q" GET "/v1/crl?format=$q"; done
+
 # ---- POST /v1/tokens and DELETE /v1/tokens/{id} -------------------------------------------------------
 REST_TOKEN="$ADMIN"
 common_json /v1/tokens
