@@ -313,17 +313,17 @@ std::vector<CertificateRecord> Authority::certificates(const CertificateFilter& 
 }
 
 std::string Authority::root_pem() {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(impl_->trust_cache_mu);
+    if (!impl_->trust_cache_pem.empty() && now - impl_->trust_cache_at < std::chrono::seconds(1)) return impl_->trust_cache_pem;
+  }
   auto tx = impl_->read();
   auto s = impl_->require_initialized(*tx);
-  // The trust bundle is asked for on every cluster's start-up: keep its PEM per set of roots.
-  const std::string key = join(s.trust(), ",");
-  {
-    std::lock_guard lock(impl_->bundle_cache_mu);
-    if (impl_->root_pem_cache.first == key) return impl_->root_pem_cache.second;
-  }
   std::string pem = impl_->trust_pem(*tx, s);
-  std::lock_guard lock(impl_->bundle_cache_mu);
-  impl_->root_pem_cache = {key, pem};
+  std::lock_guard lock(impl_->trust_cache_mu);
+  impl_->trust_cache_pem = pem;
+  impl_->trust_cache_at = now;
   return pem;
 }
 

@@ -115,7 +115,17 @@ struct Authority::Impl {
   // so decoding them once serves every later delivery (the server holds the KEK anyway).
   std::mutex bundle_cache_mu;
   std::map<std::string, Bundle> bundle_cache;
-  std::pair<std::string, std::string> root_pem_cache;  // root serial, PEM
+
+  // The trust bundle (root-cert.pem) for anonymous GET /v1/trust-bundle, served without a
+  // database read for up to a second: another process's root rotation step is seen within a
+  // second; this process's own setting changes drop it at once (settings_changed()).
+  std::mutex trust_cache_mu;
+  std::string trust_cache_pem;
+  std::chrono::steady_clock::time_point trust_cache_at{};
+  void settings_changed() {
+    std::lock_guard lock(trust_cache_mu);
+    trust_cache_pem.clear();
+  }
 
   // Audit-only events from concurrent requests share one transaction per batch.
   GroupCommit events{[this](const std::vector<AuditEvent>& batch) {

@@ -219,6 +219,7 @@ void Authority::configure(const std::string& actor, const std::string& key, cons
     impl_->commit(*tx, {{actor, "config.change", std::nullopt, std::nullopt, true,
                          {{"key", key}, {"from", before}, {"to", configuration_value(s, key)}}}});
   }
+  impl_->settings_changed();
   if (key == "bundle-crl" && value == "on") refresh_crls(actor);  // so bundles carry ca-crl.pem from now on
 }
 

@@ -170,6 +170,7 @@ RootRotationRecord Authority::root_rotate_start(const std::string& actor, const 
   tx->rotation().put(r);
   s.trust_roots = {old_root.serial, rec.serial};
   tx->settings().put_ca(s);
+  impl_->settings_changed();
   impl_->commit(*tx, {{actor, o.import_cert_pem ? "root.import" : "root.create", std::nullopt, rec.serial, true,
                        {{"subject", rec.subject},
                         {"key_algorithm", rec.key_algorithm},
@@ -201,6 +202,7 @@ RootRotationRecord Authority::root_rotate_advance(const std::string& actor, bool
     if (!now_rec || now_rec->phase != r.phase) throw conflict("the root rotation changed meanwhile; look at 'meshtrust root rotate status'");
     change(*tx, s);
     tx->settings().put_ca(s);
+    impl_->settings_changed();
     r.phase = phase;
     r.phase_at_ms = impl_->clock.now().time_since_epoch().count();
     tx->rotation().put(r);
@@ -245,6 +247,7 @@ RootRotationRecord Authority::root_rotate_advance(const std::string& actor, bool
     s.root_serial = r.new_root;
     s.trust_roots.clear();  // the new root alone
     tx->settings().put_ca(s);
+    impl_->settings_changed();
     tx->certificates().set_status(r.old_root, CertStatus::Superseded);  // archived: kept, never deleted
     tx->rotation().clear();
     impl_->commit(*tx, {{actor, "root_rotation.complete", std::nullopt, r.new_root, true,
@@ -269,6 +272,7 @@ RootRotationRecord Authority::root_rotate_abort(const std::string& actor, const 
     s.root_serial = r.old_root;
     s.trust_roots.clear();
     tx->settings().put_ca(s);
+    impl_->settings_changed();
     tx->certificates().set_status(r.new_root, CertStatus::Superseded);
     tx->rotation().clear();
     impl_->commit(*tx, {{actor, "root_rotation.abort", std::nullopt, r.new_root, true,
@@ -283,6 +287,7 @@ RootRotationRecord Authority::root_rotate_abort(const std::string& actor, const 
     auto s = impl_->require_initialized(*tx);
     s.root_serial = r.old_root;
     tx->settings().put_ca(s);
+    impl_->settings_changed();
     r.phase = RotationPhase::TrustBoth;
     r.phase_at_ms = impl_->clock.now().time_since_epoch().count();
     tx->rotation().put(r);

@@ -15,6 +15,21 @@ namespace {
 
 using nlohmann::json;
 
+// The one row a bound statement finds, read by `read`, or nullopt; and all of them, in order.
+template <class Read>
+auto one_row(Statement& st, Read read) -> std::optional<decltype(read(st))> {
+  if (!st.step()) return std::nullopt;
+  auto row = read(st);
+  st.reset();
+  return row;
+}
+template <class Read>
+auto all_rows(Statement& st, Read read) {
+  std::vector<decltype(read(st))> out;
+  while (st.step()) out.push_back(read(st));
+  return out;
+}
+
 class Certificates final : public ca::CertificateRepository {
  public:
   explicit Certificates(Database& db) : db_(db) {}
@@ -45,10 +60,7 @@ class Certificates final : public ca::CertificateRepository {
   std::optional<ca::CertificateRecord> find(const std::string& serial) override {
     auto& st = db_.prepare(std::string(kSelect) + " WHERE serial = ?1");
     st.bind(1, serial);
-    if (!st.step()) return std::nullopt;
-    auto r = read(st);
-    st.reset();
-    return r;
+    return one_row(st, read);
   }
 
   std::vector<ca::CertificateRecord> list(const ca::CertificateFilter& f) override {
@@ -59,9 +71,7 @@ class Certificates final : public ca::CertificateRepository {
     if (f.kind) st.bind(2, ca::to_string(*f.kind));
     if (f.status) st.bind(3, ca::to_string(*f.status));
     if (f.not_after_before) st.bind(4, *f.not_after_before);
-    std::vector<ca::CertificateRecord> out;
-    while (st.step()) out.push_back(read(st));
-    return out;
+    return all_rows(st, read);
   }
 
   void set_status(const std::string& serial, ca::CertStatus status) override {
@@ -135,16 +145,11 @@ class Clusters final : public ca::ClusterRepository {
   std::optional<ca::ClusterRecord> find(const std::string& name) override {
     auto& st = db_.prepare(std::string(kSelect) + " WHERE name = ?1");
     st.bind(1, name);
-    if (!st.step()) return std::nullopt;
-    auto c = read(st);
-    st.reset();
-    return c;
+    return one_row(st, read);
   }
   std::vector<ca::ClusterRecord> list() override {
     auto& st = db_.prepare(std::string(kSelect) + " ORDER BY name");
-    std::vector<ca::ClusterRecord> out;
-    while (st.step()) out.push_back(read(st));
-    return out;
+    return all_rows(st, read);
   }
   void remove(const std::string& name) override { db_.prepare("DELETE FROM clusters WHERE name = ?1").bind(1, name).run(); }
   void set_current_serial(const std::string& name, const std::optional<std::string>& serial) override {
@@ -291,10 +296,7 @@ class Audit final : public ca::AuditRepository {
   std::optional<ca::AuditRecord> get(std::uint64_t index) override {
     auto& st = db_.prepare(std::string(kSelect) + " WHERE idx = ?1");
     st.bind(1, static_cast<std::int64_t>(index));
-    if (!st.step()) return std::nullopt;
-    auto r = read(st);
-    st.reset();
-    return r;
+    return one_row(st, read);
   }
 
   std::vector<ca::AuditRecord> query(const ca::AuditFilter& f) override {
@@ -319,9 +321,7 @@ class Audit final : public ca::AuditRepository {
     for (const auto& [col, val] : eq)
       if (*val) st.bind(param++, **val);
     st.bind(param, static_cast<std::int64_t>(f.limit));
-    std::vector<ca::AuditRecord> out;
-    while (st.step()) out.push_back(read(st));
-    return out;
+    return all_rows(st, read);
   }
 
   void scan_leaves(const LeafVisitor& f) override {
@@ -443,16 +443,11 @@ class Tokens final : public ca::TokenRepository {
   std::optional<ca::TokenRecord> find(const std::string& id) override {
     auto& st = db_.prepare(std::string(kSelect) + " WHERE id = ?1");
     st.bind(1, id);
-    if (!st.step()) return std::nullopt;
-    auto t = read(st);
-    st.reset();
-    return t;
+    return one_row(st, read);
   }
   std::vector<ca::TokenRecord> list() override {
     auto& st = db_.prepare(std::string(kSelect) + " ORDER BY created_at_ms, id");
-    std::vector<ca::TokenRecord> out;
-    while (st.step()) out.push_back(read(st));
-    return out;
+    return all_rows(st, read);
   }
   void revoke(const std::string& id) override { db_.prepare("UPDATE tokens SET revoked = 1 WHERE id = ?1").bind(1, id).run(); }
 
@@ -501,9 +496,7 @@ class Pushes final : public ca::PushRepository {
   std::vector<ca::PushRecord> history(const std::string& cluster, std::uint32_t limit) override {
     auto& st = db_.prepare(std::string(kSelect) + " WHERE cluster = ?1 ORDER BY id DESC LIMIT ?2");
     st.bind(1, cluster).bind(2, std::int64_t{limit});
-    std::vector<ca::PushRecord> out;
-    while (st.step()) out.push_back(read(st));
-    return out;
+    return all_rows(st, read);
   }
 
  private:
@@ -511,9 +504,7 @@ class Pushes final : public ca::PushRepository {
       "SELECT id, cluster, time_ms, actor, result, serial, bundle_sha256, error, attempts, duration_ms FROM push_records";
   std::vector<ca::PushRecord> rows(const std::string& sql) {
     auto& st = db_.prepare(sql);
-    std::vector<ca::PushRecord> out;
-    while (st.step()) out.push_back(read(st));
-    return out;
+    return all_rows(st, read);
   }
   static ca::PushRecord read(Statement& st) {
     ca::PushRecord r;
@@ -547,17 +538,12 @@ class Revocations final : public ca::RevocationRepository {
   std::optional<ca::RevocationRecord> find(const std::string& serial) override {
     auto& st = db_.prepare(std::string(kSelect) + " WHERE serial = ?1");
     st.bind(1, serial);
-    if (!st.step()) return std::nullopt;
-    auto r = read(st);
-    st.reset();
-    return r;
+    return one_row(st, read);
   }
   std::vector<ca::RevocationRecord> for_issuer(const std::string& issuer) override {
     auto& st = db_.prepare(std::string(kSelect) + " WHERE issuer_serial = ?1 ORDER BY revoked_at_ms, serial");
     st.bind(1, issuer);
-    std::vector<ca::RevocationRecord> out;
-    while (st.step()) out.push_back(read(st));
-    return out;
+    return all_rows(st, read);
   }
 
  private:

@@ -21,7 +21,9 @@ class SqliteStore final : public ca::Store {
   Database& database() { return db_; }  // the writer connection (tests, migrations)
 
  private:
-  static constexpr size_t kMaxIdleReaders = 16;
+  // Enough for every connection the REST server serves at once (its default cap is 256): a
+  // reader opened per request would parse its statements again every time.
+  static constexpr size_t kMaxIdleReaders = 256;
   std::string path_;
   Database db_;
   std::mutex mu_;

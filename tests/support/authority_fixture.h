@@ -1,6 +1,9 @@
 // An authority over a real SQLite file in a temp dir, with a fixed clock.
 #pragma once
 
+#include <doctest/doctest.h>
+
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -14,6 +17,17 @@ namespace meshtrust::testing {
 inline ca::TimePoint fixed_time() {
   // 2026-06-01T12:00:00Z
   return ca::TimePoint(std::chrono::milliseconds(1780315200000LL));
+}
+
+// The kind of ca::Error that `f` throws; fails the test if it throws none.
+inline ca::ErrorKind kind_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const ca::Error& e) {
+    return e.kind();
+  }
+  FAIL("expected a ca::Error");
+  return ca::ErrorKind::Internal;
 }
 
 struct AuthorityFixture {

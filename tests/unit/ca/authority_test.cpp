@@ -11,6 +11,7 @@
 
 using namespace meshtrust;
 using testing::AuthorityFixture;
+using testing::kind_of;
 
 namespace {
 
@@ -29,15 +30,6 @@ size_t row_count(storage::SqliteStore& store, const std::string& table) {
   return n;
 }
 
-ca::ErrorKind kind_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ca::Error& e) {
-    return e.kind();
-  }
-  FAIL("expected a ca::Error");
-  return ca::ErrorKind::Internal;
-}
 
 }  // namespace
 

@@ -9,21 +9,13 @@
 
 using namespace meshtrust;
 using testing::AuthorityFixture;
+using testing::kind_of;
 using std::chrono::hours;
 
 namespace {
 
 constexpr std::chrono::milliseconds days(long long d) { return std::chrono::milliseconds(d * 86400 * 1000); }
 
-ca::ErrorKind kind_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ca::Error& e) {
-    return e.kind();
-  }
-  FAIL("expected a ca::Error");
-  return ca::ErrorKind::Internal;
-}
 
 std::string current(AuthorityFixture& f, const std::string& cluster) { return *f.authority->cluster(cluster).current_serial; }
 
