@@ -45,6 +45,25 @@ std::optional<std::string> bearer(const httplib::Request& req, bool& malformed) 
   return h.substr(kPrefix.size());
 }
 
+// A JSON string literal for `s` (quotes included).
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      static const char* hex = "0123456789abcdef";
+      out += "\\u00";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
 }  // namespace
 
 void Router::handle(const std::string& route, const Access& access, const Handler& handler, int cluster_group,
@@ -111,15 +130,11 @@ void Router::handle(const std::string& route, const Access& access, const Handle
   }
   auto latency = std::chrono::steady_clock::now() - start;
   metrics_.observe(route, res.status, latency);
-  spdlog::info(nlohmann::json{{"msg", "request"},
-                              {"request_id", call.request_id},
-                              {"principal", call.who ? call.who->actor() : "anonymous"},
-                              {"peer", req.remote_addr},
-                              {"method", req.method},
-                              {"route", route},
-                              {"status", res.status},
-                              {"latency_ms", std::chrono::duration<double, std::milli>(latency).count()}}
-                   .dump());
+  // One line per request, on the hot path: formatted directly rather than through a JSON tree.
+  // Route and request id are ours; the rest is escaped.
+  spdlog::info(R"({{"msg":"request","request_id":"{}","principal":{},"peer":{},"method":{},"route":"{}","status":{},"latency_ms":{:.3f}}})",
+               call.request_id, json_string(call.who ? call.who->actor() : "anonymous"), json_string(req.remote_addr),
+               json_string(req.method), route, res.status, std::chrono::duration<double, std::milli>(latency).count());
 }
 
 }  // namespace meshtrust::api
