@@ -185,7 +185,8 @@ void add_certificate_routes(Router& r, ca::Authority& a) {
                              {"issuer_serial", r.issuer_serial},
                              {"reason", r.reason},
                              {"revoked_at", ca::date_utc(r.revoked_at_ms / 1000)},
-                             {"actor", r.actor}});
+                             {"actor", r.actor},
+                             {"crl_number", r.crl_number ? json(*r.crl_number) : json(nullptr)}});
         });
   // Anyone may fetch the CRL (like the trust bundle): relying parties need it without a token.
   r.add("GET", "/v1/crl", "crl", Access::anyone(), [&a](Call& c) {

@@ -74,7 +74,8 @@ struct RootRotationStatus {
   std::optional<RootRotationRecord> state;  // none: no rotation in progress
   std::string signing_root;
   std::vector<std::string> trust;     // root-cert.pem's roots, in order
-  std::vector<std::string> blockers;  // what the next advance waits for, one sentence each
+  std::vector<std::string> blockers;        // what the next advance waits for, one sentence each
+  std::vector<std::string> abort_blockers;  // what dropping the new root (abort from trust-both) waits for
   std::string next_step;
 };
 
@@ -171,7 +172,8 @@ class Authority {
   RootRotationRecord root_rotate_start(const std::string& actor, const RootRotateOptions& options);
   RootRotationRecord root_rotate_advance(const std::string& actor, bool ignore_unmanaged = false,
                                          const IssueProgress& progress = {});
-  RootRotationRecord root_rotate_abort(const std::string& actor, const IssueProgress& progress = {});
+  RootRotationRecord root_rotate_abort(const std::string& actor, bool ignore_unmanaged = false,
+                                       const IssueProgress& progress = {});
 
   // Configuration: bundle-crl (on|off), crl-days (1-365), renew-percent (1-90).
   std::map<std::string, std::string> configuration();

@@ -5,6 +5,7 @@
 
 #include "ca/authority.h"
 #include "ca/authority_impl.h"
+#include "pki/builder.h"
 #include "pki/crl.h"
 
 namespace meshtrust::ca {
@@ -105,7 +106,8 @@ RevocationRecord Authority::revoke(const std::string& actor, const std::string& 
     throw denied("a root is not revoked but replaced: start a root rotation with 'meshtrust root rotate start'");
   if (auto done = tx->revocations().find(serial))
     throw already_exists("certificate " + serial + " was already revoked (" + done->reason + ") by " + done->actor);
-  RevocationRecord r{serial, rec.issuer_serial, pki::to_string(*reason), impl_->clock.now().time_since_epoch().count(), actor};
+  RevocationRecord r{serial, rec.issuer_serial, pki::to_string(*reason), impl_->clock.now().time_since_epoch().count(), actor,
+                     std::nullopt};
   tx->revocations().insert(r);
   tx->certificates().set_status(serial, CertStatus::Revoked);
   std::vector<AuditEvent> events{{actor, "certificate.revoke", rec.cluster, serial, true,
@@ -114,7 +116,9 @@ RevocationRecord Authority::revoke(const std::string& actor, const std::string& 
   // or the makefile profile's CAs without cRLSign) still records the revocation.
   auto issuer = impl_->require_certificate(*tx, rec.issuer_serial, "issuer");
   try {
-    events.push_back(impl_->next_crl(*tx, s, issuer, actor).second);
+    auto [crl, event] = impl_->next_crl(*tx, s, issuer, actor);
+    r.crl_number = crl.number;
+    events.push_back(event);
   } catch (const Error& e) {
     if (e.kind() != ErrorKind::PolicyDenied) throw;
     events.front().details["crl"] = std::string("not published: ") + e.what();
@@ -207,6 +211,12 @@ void Authority::configure(const std::string& actor, const std::string& key, cons
     const std::string before = configuration_value(s, key);
     if (key == "bundle-crl") {
       if (value != "on" && value != "off") throw invalid("bundle-crl must be on or off");
+      if (value == "on") {
+        auto usage = pki::Certificate::from_der(impl_->require_certificate(*tx, s.root_serial, "root").der).key_usage();
+        if (usage && !(*usage & pki::kCrlSign))
+          throw denied("the root's keyUsage has no cRLSign (the makefile profile), so it cannot sign the CRLs that "
+                       "ca-crl.pem needs");
+      }
       s.bundle_crl = value == "on";
     } else if (key == "crl-days") {
       s.crl_days = number(1, 365);

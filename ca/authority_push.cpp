@@ -92,6 +92,14 @@ PushRun Authority::push(const std::string& actor, const std::vector<std::string>
   if (options.deadline < std::chrono::seconds(1) || options.deadline > std::chrono::hours(1))
     throw invalid("the per-cluster deadline must be between 1 second and 1 hour");
 
+  // Bundles that carry ca-crl.pem must not carry a CRL past half its life: refresh first.
+  bool bundle_crl = false;
+  {
+    auto tx = impl_->read();
+    bundle_crl = impl_->require_initialized(*tx).bundle_crl;
+  }
+  if (bundle_crl && !options.dry_run) refresh_crls(actor);
+
   // Decide the targets up front: a named cluster that cannot be pushed is a usage error, and
   // nothing is sent to any cluster.
   PushRun run;

@@ -7,7 +7,9 @@
 //   advance  (every cluster runs its new intermediate, and the old ones'
 //            workload certificates have had time to expire) new root only; the old root archived
 //   abort    back to the last safe state: TrustBoth (intermediates under the old root again), or
-//            from TrustBoth to no rotation at all (the new root archived).
+//            from TrustBoth to no rotation at all (the new root archived) once nothing chains to
+//            the new root any more: every cluster back under the old root and in sync, and, if
+//            intermediates under the new root ever signed, their workload TTL passed.
 // Pushing is the caller's (the CLI pushes after each step; so does the server's reconcile loop).
 #include <set>
 
@@ -51,47 +53,77 @@ RootRotationStatus Authority::root_rotation(bool ignore_unmanaged) {
   const auto& r = *st.state;
   std::map<std::string, DeliveryState> state;
   for (const auto& d : delivery_report.clusters) state[d.cluster] = d.state;
-  std::vector<std::string> not_in_sync, unmanaged, old_intermediates, csr_old;
+
+  // Where every cluster stands. `settled_ms`: when the last cluster got its current bundle (the
+  // first successful push of it); workload certificates signed by intermediates it replaced may
+  // live a workload TTL past that. A cluster without a kubeconfig counts from when its current
+  // intermediate was issued, or the phase change if later.
+  std::vector<std::string> not_in_sync, unmanaged, under_old, csr_under_old, under_new, csr_under_new;
+  std::int64_t settled_ms = r.phase_at_ms;
   for (const auto& c : tx->clusters().list()) {
     if (!c.current_serial) continue;
     auto rec = tx->certificates().find(*c.current_serial);
     if (!rec) continue;
+    settled_ms = std::max(settled_ms, rec->issued_at_ms);  // the one it replaced was current until then
     if (!c.access) {
       if (!ignore_unmanaged) unmanaged.push_back(c.name);
     } else if (state[c.name] != DeliveryState::InSync) {
       not_in_sync.push_back(c.name);
+    } else {
+      const std::string desired = impl_->public_bundle(*tx, s, c.name, *rec).bundle_sha256;
+      std::int64_t first = 0;
+      for (const auto& p : tx->pushes().history(c.name, 200)) {  // newest first
+        if (p.result == PushResult::Failed) continue;
+        if (p.bundle_sha256 != desired) break;
+        first = p.time_ms;
+      }
+      settled_ms = std::max(settled_ms, first);
     }
-    if (rec->issuer_serial != r.new_root) (rec->key_id ? old_intermediates : csr_old).push_back(c.name);
+    if (rec->issuer_serial == r.new_root)
+      (rec->key_id ? under_new : csr_under_new).push_back(c.name);
+    else
+      (rec->key_id ? under_old : csr_under_old).push_back(c.name);
   }
-  auto add = [&](const std::vector<std::string>& names, const std::string& why) {
-    if (!names.empty()) st.blockers.push_back(std::to_string(names.size()) + " cluster(s) " + why + ": " + list(names));
+  auto add = [](std::vector<std::string>& out, const std::vector<std::string>& names, const std::string& why) {
+    if (!names.empty()) out.push_back(std::to_string(names.size()) + " cluster(s) " + why + ": " + list(names));
+  };
+  const std::int64_t waited = (impl_->clock.now().time_since_epoch().count() - settled_ms) / 1000;
+  auto ttl = [&](std::vector<std::string>& out, const std::string& whose) {
+    if (waited < r.workload_ttl_s)
+      out.push_back("workload certificates signed by " + whose + " may live " + std::to_string(r.workload_ttl_s - waited) +
+                    " more seconds (workload TTL " + std::to_string(r.workload_ttl_s) + " s from when the last cluster got "
+                    "its current bundle)");
   };
   const std::string sync_hint = "(run 'meshtrust push --all', or wait for the server's reconcile loop)";
   const std::string unmanaged_hint =
       "have no kubeconfig, so meshtrust cannot see that they took the bundle up (pass --ignore-unmanaged once they fetched it)";
+  const std::string csr_new = "hold their own keys and run an intermediate under the new root (they must send a CSR again)";
   switch (r.phase) {
     case RotationPhase::TrustBoth:
-      add(not_in_sync, "do not have the two-root bundle in sync yet " + sync_hint);
-      add(unmanaged, unmanaged_hint);
+      add(st.blockers, not_in_sync, "do not have the two-root bundle in sync yet " + sync_hint);
+      add(st.blockers, unmanaged, unmanaged_hint);
       st.next_step = "advance: re-issue every intermediate under the new root " + r.new_root;
+      // Back to one root: nothing may still chain to the new root, everyone must have their
+      // old-root intermediate, and, if intermediates under the new root ever signed, their
+      // workload certificates must have had time to expire.
+      add(st.abort_blockers, under_new, "still run an intermediate under the new root (abort re-issues them)");
+      add(st.abort_blockers, csr_under_new, csr_new);
+      add(st.abort_blockers, not_in_sync, "do not have their current bundle in sync yet " + sync_hint);
+      add(st.abort_blockers, unmanaged, unmanaged_hint);
+      if (r.reissued) ttl(st.abort_blockers, "the intermediates under the new root");
       break;
     case RotationPhase::Reissuing:
-      add(csr_old, "hold their own keys and still run an intermediate under the old root (they must send a new CSR)");
+      add(st.blockers, csr_under_old, "hold their own keys and still run an intermediate under the old root (they must send a new CSR)");
       st.next_step = "advance: finish re-issuing intermediates under the new root";
       break;
-    case RotationPhase::NewIntermediates: {
-      add(old_intermediates, "still run an intermediate under the old root");
-      add(csr_old, "hold their own keys and still run an intermediate under the old root (they must send a new CSR)");
-      add(not_in_sync, "do not have their new intermediate in sync yet " + sync_hint);
-      add(unmanaged, unmanaged_hint);
-      const std::int64_t waited = (impl_->clock.now().time_since_epoch().count() - r.phase_at_ms) / 1000;
-      if (waited < r.workload_ttl_s)
-        st.blockers.push_back("workload certificates signed by the old intermediates may live " +
-                              std::to_string(r.workload_ttl_s - waited) + " more seconds (workload TTL " +
-                              std::to_string(r.workload_ttl_s) + " s)");
+    case RotationPhase::NewIntermediates:
+      add(st.blockers, under_old, "still run an intermediate under the old root");
+      add(st.blockers, csr_under_old, "hold their own keys and still run an intermediate under the old root (they must send a new CSR)");
+      add(st.blockers, not_in_sync, "do not have their new intermediate in sync yet " + sync_hint);
+      add(st.blockers, unmanaged, unmanaged_hint);
+      ttl(st.blockers, "the old intermediates");
       st.next_step = "advance: drop the old root " + r.old_root + " from every bundle and archive it";
       break;
-    }
   }
   return st;
 }
@@ -210,8 +242,11 @@ RootRotationRecord Authority::root_rotate_advance(const std::string& actor, bool
                          {{"phase", to_string(phase)}, {"old_root", r.old_root}, {"new_root", r.new_root}}}});
   };
 
+  bool moved = false;  // whether this call changed anything (a call that changes nothing refuses)
   if (r.phase == RotationPhase::TrustBoth) {
     if (!st.blockers.empty()) refuse("re-issue the intermediates under the new root");
+    moved = true;
+    r.reissued = true;  // from here on, intermediates under the new root may sign workloads
     set_phase(RotationPhase::Reissuing, [&](Transaction&, CaSettings& s) { s.root_serial = r.new_root; });
   }
   if (r.phase == RotationPhase::Reissuing) {
@@ -228,11 +263,15 @@ RootRotationRecord Authority::root_rotate_advance(const std::string& actor, bool
         if (rec && rec->issuer_serial != r.new_root) old.push_back(name);
       }
     }
-    if (!old.empty()) rotate(actor, old, {}, progress);
+    if (!old.empty()) {
+      rotate(actor, old, {}, progress);
+      moved = true;
+    }
     st = root_rotation(ignore_unmanaged);
-    bool csr_waiting = false;
-    for (const auto& b : st.blockers) csr_waiting = csr_waiting || b.find("own keys") != std::string::npos;
-    if (csr_waiting) refuse("finish re-issuing");
+    if (!st.blockers.empty()) {  // clusters holding their own keys have not sent their CSRs yet
+      if (!moved) refuse("finish re-issuing");
+      return r;  // progress made; `root rotate status` says what is left
+    }
     set_phase(RotationPhase::NewIntermediates, [](Transaction&, CaSettings&) {});
     return r;
   }
@@ -256,7 +295,7 @@ RootRotationRecord Authority::root_rotate_advance(const std::string& actor, bool
   return r;
 }
 
-RootRotationRecord Authority::root_rotate_abort(const std::string& actor, const IssueProgress& progress) {
+RootRotationRecord Authority::root_rotate_abort(const std::string& actor, bool ignore_unmanaged, const IssueProgress& progress) {
   std::optional<RootRotationRecord> cur;
   {
     auto tx = impl_->read();
@@ -265,37 +304,73 @@ RootRotationRecord Authority::root_rotate_abort(const std::string& actor, const 
   }
   if (!cur) throw denied("no root rotation is in progress");
   RootRotationRecord r = *cur;
-  if (r.phase == RotationPhase::TrustBoth) {
-    // Nothing runs under the new root yet: stop trusting it; keep it on record, archived.
+  // Every intermediate meshtrust holds the key of goes back under the old root (resumable: an
+  // abort killed half way re-issues the rest when run again).
+  auto back_under_old_root = [&] {
+    std::vector<std::string> names;
+    {
+      auto tx = impl_->read();
+      for (const auto& c : tx->clusters().list()) {
+        if (!c.current_serial) continue;
+        auto rec = tx->certificates().find(*c.current_serial);
+        if (rec && rec->key_id && rec->issuer_serial == r.new_root) names.push_back(c.name);
+      }
+    }
+    if (names.empty()) return;
+    rotate(actor, names, {}, progress);
+    // The replaced intermediates were current until now: their workload certificates' TTL
+    // (for clusters whose pushes cannot tell) counts from here.
     auto tx = impl_->write();
-    auto s = impl_->require_initialized(*tx);
-    s.root_serial = r.old_root;
-    s.trust_roots.clear();
-    tx->settings().put_ca(s);
-    impl_->settings_changed();
-    tx->certificates().set_status(r.new_root, CertStatus::Superseded);
-    tx->rotation().clear();
-    impl_->commit(*tx, {{actor, "root_rotation.abort", std::nullopt, r.new_root, true,
-                         {{"from_phase", "trust-both"}, {"to", "none"}, {"old_root", r.old_root}, {"new_root", r.new_root}}}});
+    impl_->require_initialized(*tx);
+    if (auto rec = tx->rotation().get()) {
+      rec->phase_at_ms = impl_->clock.now().time_since_epoch().count();
+      tx->rotation().put(*rec);
+      impl_->commit(*tx, {{actor, "root_rotation.reissued", std::nullopt, r.old_root, true,
+                           {{"clusters", names.size()}, {"under", r.old_root}}}});
+    }
+  };
+
+  if (r.phase != RotationPhase::TrustBoth) {
+    // Intermediates under the new root exist: the last safe state is TrustBoth with every
+    // cluster back under the old root (both roots stay trusted throughout, so nothing breaks).
+    const std::string from = to_string(r.phase);
+    {
+      auto tx = impl_->write();
+      auto s = impl_->require_initialized(*tx);
+      s.root_serial = r.old_root;
+      tx->settings().put_ca(s);
+      impl_->settings_changed();
+      r.phase = RotationPhase::TrustBoth;
+      r.phase_at_ms = impl_->clock.now().time_since_epoch().count();
+      tx->rotation().put(r);
+      impl_->commit(*tx, {{actor, "root_rotation.abort", std::nullopt, r.new_root, true,
+                           {{"from_phase", from}, {"to", "trust-both"}, {"old_root", r.old_root}, {"new_root", r.new_root}}}});
+    }
+    back_under_old_root();
     return r;
   }
-  // Intermediates under the new root exist: the last safe state is TrustBoth with every cluster
-  // back under the old root (both roots stay trusted throughout, so nothing breaks meanwhile).
-  const std::string from = to_string(r.phase);
-  {
-    auto tx = impl_->write();
-    auto s = impl_->require_initialized(*tx);
-    s.root_serial = r.old_root;
-    tx->settings().put_ca(s);
-    impl_->settings_changed();
-    r.phase = RotationPhase::TrustBoth;
-    r.phase_at_ms = impl_->clock.now().time_since_epoch().count();
-    tx->rotation().put(r);
-    impl_->commit(*tx, {{actor, "root_rotation.abort", std::nullopt, r.new_root, true,
-                         {{"from_phase", from}, {"to", "trust-both"}, {"old_root", r.old_root}, {"new_root", r.new_root}}}});
+
+  // From TrustBoth to no rotation: the new root leaves every bundle, so nothing may chain to it.
+  back_under_old_root();
+  auto st = root_rotation(ignore_unmanaged);
+  if (!st.abort_blockers.empty()) {
+    std::string why;
+    for (const auto& b : st.abort_blockers) why += (why.empty() ? "" : "; ") + b;
+    throw denied("cannot drop the new root yet: " + why);
   }
-  auto due = due_for_rotation();  // those now under a root other than the signing (old) one
-  if (!due.due.empty()) rotate(actor, due.due, {}, progress);
+  auto tx = impl_->write();
+  auto s = impl_->require_initialized(*tx);
+  auto now_rec = tx->rotation().get();
+  if (!now_rec || now_rec->phase != RotationPhase::TrustBoth)
+    throw conflict("the root rotation changed meanwhile; look at 'meshtrust root rotate status'");
+  s.root_serial = r.old_root;
+  s.trust_roots.clear();
+  tx->settings().put_ca(s);
+  impl_->settings_changed();
+  tx->certificates().set_status(r.new_root, CertStatus::Superseded);  // archived, never deleted
+  tx->rotation().clear();
+  impl_->commit(*tx, {{actor, "root_rotation.abort", std::nullopt, r.new_root, true,
+                       {{"from_phase", "trust-both"}, {"to", "none"}, {"old_root", r.old_root}, {"new_root", r.new_root}}}});
   return r;
 }
 

@@ -107,6 +107,9 @@ struct RevocationRecord {
   std::string reason;  // "keyCompromise", ...
   std::int64_t revoked_at_ms = 0;
   std::string actor;
+  // Not stored: the number of the CRL that lists it, when revoke() could publish one (an issuer
+  // without cRLSign, or whose key the cluster holds, cannot sign CRLs).
+  std::optional<std::uint64_t> crl_number;
 };
 
 // A signed CRL as issued; the latest per issuer is what is served.
@@ -131,6 +134,7 @@ struct RootRotationRecord {
   std::string old_root, new_root;
   std::int64_t started_at_ms = 0, phase_at_ms = 0;
   std::int64_t workload_ttl_s = 86400;  // how long old intermediates' workload certs may live on
+  bool reissued = false;                // intermediates under the new root were issued (they may have signed workloads)
   pki::Bytes cross_signed;              // DER, or empty
 };
 

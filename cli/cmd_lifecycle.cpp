@@ -78,11 +78,15 @@ int run_revoke(Context& ctx, const std::string& serial, const std::string& reaso
   auto r = ctx.backend().revoke(serial, reason);
   if (ctx.output() == OutputFormat::Json)
     std::cout << nlohmann::json{{"serial", r.serial}, {"issuer_serial", r.issuer_serial}, {"reason", r.reason},
-                                {"revoked_at", date_utc(r.revoked_at_ms / 1000)}, {"actor", r.actor}}
+                                {"revoked_at", date_utc(r.revoked_at_ms / 1000)}, {"actor", r.actor},
+                                {"crl_number", r.crl_number ? nlohmann::json(*r.crl_number) : nlohmann::json(nullptr)}}
                      .dump()
               << "\n";
   else
-    std::cout << "revoked " << r.serial << " (" << r.reason << "); the CRL of " << r.issuer_serial << " lists it\n";
+    std::cout << "revoked " << r.serial << " (" << r.reason << "); "
+              << (r.crl_number ? "CRL #" + std::to_string(*r.crl_number) + " of " + r.issuer_serial + " lists it"
+                               : "no CRL lists it: its issuer " + r.issuer_serial + " cannot sign CRLs")
+              << "\n";
   return 0;
 }
 

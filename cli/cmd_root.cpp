@@ -20,8 +20,8 @@ struct RootArgs {
 };
 
 nlohmann::json status_json(const ca::RootRotationStatus& st) {
-  nlohmann::json j = {{"signing_root", st.signing_root}, {"trust", st.trust}, {"blockers", st.blockers},
-                      {"next_step", st.next_step},       {"phase", nullptr}};
+  nlohmann::json j = {{"signing_root", st.signing_root}, {"trust", st.trust},   {"blockers", st.blockers},
+                      {"abort_blockers", st.abort_blockers}, {"next_step", st.next_step}, {"phase", nullptr}};
   if (st.state) {
     j["phase"] = ca::to_string(st.state->phase);
     j["old_root"] = st.state->old_root;
@@ -45,6 +45,8 @@ void print_status(Context& ctx, const ca::RootRotationStatus& st) {
   for (size_t i = 0; i < st.trust.size(); ++i) std::cout << (i ? ", " : "") << st.trust[i];
   std::cout << "\nnext:         " << st.next_step << "\n";
   for (const auto& b : st.blockers) std::cout << "waiting for:  " << b << "\n";
+  if (st.state && st.state->phase == ca::RotationPhase::TrustBoth)
+    for (const auto& b : st.abort_blockers) std::cout << "abort waits:  " << b << "\n";
 }
 
 // Pushes every pushable cluster after a step; failures are reported, the step stands.
@@ -54,14 +56,19 @@ int push_after(Context& ctx, bool no_push) {
   auto run = ctx.authority().push(ctx.actor(), {}, o, ctx.gateway());
   size_t failed = 0;
   for (const auto& r : run.reports) failed += r.outcome.result == ca::PushResult::Failed;
-  if (ctx.output() == OutputFormat::Text) {
-    std::cout << "pushed " << run.reports.size() << " cluster(s)";
-    if (failed) std::cout << ", " << failed << " failed";
-    std::cout << "\n";
-    for (const auto& r : run.reports)
-      if (r.outcome.result == ca::PushResult::Failed) std::cerr << "warning: push to " << r.cluster << " failed: " << r.outcome.error << "\n";
-  }
-  return failed ? 1 : 0;
+  std::string names;
+  for (const auto& r : run.reports)
+    if (r.outcome.result == ca::PushResult::Failed) {
+      names += (names.empty() ? "" : ", ") + r.cluster;
+      std::cerr << "warning: push to " << r.cluster << " failed: " << r.outcome.error << "\n";
+    }
+  if (ctx.output() == OutputFormat::Text)
+    std::cout << "pushed " << run.reports.size() << " cluster(s)" << (failed ? ", " + std::to_string(failed) + " failed" : "") << "\n";
+  if (!failed) return 0;
+  // The step itself is done (and audited); what failed is delivering it.
+  std::cerr << "error: the step is done, but pushing it failed for " << names
+            << "; run 'meshtrust push --all' once they are reachable (the next step waits for them)\n";
+  return 1;
 }
 
 int run_start(Context& ctx, const RootArgs& a) {
@@ -102,7 +109,7 @@ int run_advance(Context& ctx, const RootArgs& a) {
 }
 
 int run_abort(Context& ctx, const RootArgs& a) {
-  auto r = ctx.authority().root_rotate_abort(ctx.actor());
+  auto r = ctx.authority().root_rotate_abort(ctx.actor(), a.ignore_unmanaged);
   auto after = ctx.authority().root_rotation(a.ignore_unmanaged);
   if (ctx.output() == OutputFormat::Text)
     std::cout << (after.state ? "aborted to trust-both: intermediates are back under " + r.old_root
@@ -134,7 +141,8 @@ void add_root_commands(CLI::App& app, Action& action) {
   auto* status = rotate->add_subcommand("status", "The phase, and what the next step waits for");
   auto* abort = rotate->add_subcommand("abort", "Return to the last safe state");
   for (auto* c : {start, advance, abort}) c->add_flag("--no-push", a->no_push, "Change the state only; push later");
-  for (auto* c : {advance, status}) c->add_flag("--ignore-unmanaged", a->ignore_unmanaged, "Clusters without a kubeconfig do not block");
+  for (auto* c : {advance, status, abort})
+    c->add_flag("--ignore-unmanaged", a->ignore_unmanaged, "Clusters without a kubeconfig do not block");
   start->callback([&action, a] { action = [a](Context& ctx) { return run_start(ctx, *a); }; });
   advance->callback([&action, a] { action = [a](Context& ctx) { return run_advance(ctx, *a); }; });
   abort->callback([&action, a] { action = [a](Context& ctx) { return run_abort(ctx, *a); }; });

@@ -105,7 +105,10 @@ class RemoteBackend final : public Backend {
   ca::RevocationRecord revoke(const std::string& serial, const std::string& reason) override {
     json j = post("/v1/certificates/" + serial + "/revoke", {{"reason", reason}}, "revoking " + serial);
     try {
-      return {j.at("serial"), j.at("issuer_serial"), j.at("reason"), ca::parse_date_utc(j.at("revoked_at")) * 1000, j.at("actor")};
+      ca::RevocationRecord r{j.at("serial"), j.at("issuer_serial"), j.at("reason"),
+                             ca::parse_date_utc(j.at("revoked_at")) * 1000, j.at("actor"), std::nullopt};
+      if (j.contains("crl_number") && j["crl_number"].is_number_unsigned()) r.crl_number = j["crl_number"].get<std::uint64_t>();
+      return r;
     } catch (const json::exception&) {
       throw ca::invalid("the server's answer is not a revocation");
     }

@@ -177,6 +177,7 @@ CREATE TABLE root_rotation (
   started_at_ms  INTEGER NOT NULL,
   phase_at_ms    INTEGER NOT NULL,
   workload_ttl_s INTEGER NOT NULL,
+  reissued       INTEGER NOT NULL,      -- 1 once intermediates under the new root were issued
   cross_signed   BLOB                   -- DER: the new root's key certified by the old root
 );
 )sql",

@@ -548,7 +548,7 @@ class Revocations final : public ca::RevocationRepository {
 
  private:
   static constexpr const char* kSelect = "SELECT serial, issuer_serial, reason, revoked_at_ms, actor FROM revocations";
-  static ca::RevocationRecord read(Statement& st) { return {st.text(0), st.text(1), st.text(2), st.int64(3), st.text(4)}; }
+  static ca::RevocationRecord read(Statement& st) { return {st.text(0), st.text(1), st.text(2), st.int64(3), st.text(4), std::nullopt}; }
   Database& db_;
 };
 
@@ -584,8 +584,8 @@ class Rotation final : public ca::RotationRepository {
   explicit Rotation(Database& db) : db_(db) {}
   std::optional<ca::RootRotationRecord> get() override {
     auto& st = db_.prepare(
-        "SELECT phase, old_root, new_root, started_at_ms, phase_at_ms, workload_ttl_s, cross_signed FROM root_rotation "
-        "WHERE id = 1");
+        "SELECT phase, old_root, new_root, started_at_ms, phase_at_ms, workload_ttl_s, cross_signed, reissued "
+        "FROM root_rotation WHERE id = 1");
     if (!st.step()) return std::nullopt;
     ca::RootRotationRecord r;
     r.phase = ca::rotation_phase_from(st.text(0));
@@ -595,21 +595,24 @@ class Rotation final : public ca::RotationRepository {
     r.phase_at_ms = st.int64(4);
     r.workload_ttl_s = st.int64(5);
     if (!st.is_null(6)) r.cross_signed = st.blob(6);
+    r.reissued = st.int64(7) != 0;
     st.reset();
     return r;
   }
   void put(const ca::RootRotationRecord& r) override {
     auto& st = db_.prepare(
-        "INSERT INTO root_rotation (id, phase, old_root, new_root, started_at_ms, phase_at_ms, workload_ttl_s, cross_signed) "
-        "VALUES (1,?1,?2,?3,?4,?5,?6,?7) ON CONFLICT(id) DO UPDATE SET phase = excluded.phase, old_root = excluded.old_root, "
-        "new_root = excluded.new_root, started_at_ms = excluded.started_at_ms, phase_at_ms = excluded.phase_at_ms, "
-        "workload_ttl_s = excluded.workload_ttl_s, cross_signed = excluded.cross_signed");
+        "INSERT INTO root_rotation (id, phase, old_root, new_root, started_at_ms, phase_at_ms, workload_ttl_s, cross_signed, "
+        "reissued) VALUES (1,?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT(id) DO UPDATE SET phase = excluded.phase, "
+        "old_root = excluded.old_root, new_root = excluded.new_root, started_at_ms = excluded.started_at_ms, "
+        "phase_at_ms = excluded.phase_at_ms, workload_ttl_s = excluded.workload_ttl_s, cross_signed = excluded.cross_signed, "
+        "reissued = excluded.reissued");
     st.bind(1, ca::to_string(r.phase)).bind(2, r.old_root).bind(3, r.new_root).bind(4, r.started_at_ms);
     st.bind(5, r.phase_at_ms).bind(6, r.workload_ttl_s);
     if (r.cross_signed.empty())
       st.bind_null(7);
     else
       st.bind(7, r.cross_signed);
+    st.bind(8, std::int64_t{r.reissued});
     st.run();
   }
   void clear() override { db_.prepare("DELETE FROM root_rotation").run(); }

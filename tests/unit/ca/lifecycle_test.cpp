@@ -4,6 +4,7 @@
 
 #include "pki/certificate.h"
 #include "pki/crl.h"
+#include "pki/csr.h"
 #include "pki/verify.h"
 #include "support/authority_fixture.h"
 
@@ -225,11 +226,92 @@ TEST_CASE("ca.lifecycle: aborting a root rotation returns to the last safe state
   CHECK(st.signing_root == old_root.serial);
   CHECK(st.trust.size() == 2);
   CHECK(f.authority->certificate(current(f, "c1")).issuer_serial == old_root.serial);
-  // From trust-both back to no rotation: the new root archived.
-  f.authority->root_rotate_abort("local:test");
+  // From trust-both back to no rotation, which drops the new root: not while workload
+  // certificates signed by the (superseded) new-root intermediate may still be alive.
+  CHECK(kind_of([&] { f.authority->root_rotate_abort("local:test", true); }) == ca::ErrorKind::PolicyDenied);
+  CHECK(f.authority->root_rotation(true).abort_blockers.size() == 1);
+  f.clock.advance(std::chrono::hours(25));
+  f.authority->root_rotate_abort("local:test", /*ignore_unmanaged=*/true);
   CHECK_FALSE(f.authority->root_rotation().state.has_value());
   CHECK(f.authority->status().trust == std::vector<std::string>{old_root.serial});
   CHECK(f.authority->certificate(r.new_root).status == ca::CertStatus::Superseded);
   CHECK(kind_of([&] { f.authority->root_rotate_abort("local:test"); }) == ca::ErrorKind::PolicyDenied);
   CHECK(f.authority->verify_audit().ok);
+}
+
+TEST_CASE("ca.lifecycle: the workload TTL counts from when the last cluster got its new intermediate") {
+  AuthorityFixture f;
+  f.init();
+  add_managed(f, "c1");
+  f.authority->issue("local:test", {"c1"}, {});
+  AlwaysPushes gw;
+  f.authority->push("local:test", {}, {}, gw);
+  ca::RootRotateOptions o;
+  o.workload_ttl = std::chrono::hours(1);
+  f.authority->root_rotate_start("local:test", o);
+  f.authority->push("local:test", {}, {}, gw);
+  f.authority->root_rotate_advance("local:test");  // new intermediate issued, not pushed yet
+  f.clock.advance(std::chrono::hours(2));           // istiod in c1 still signs with the old one
+  f.authority->push("local:test", {}, {}, gw);      // only now does c1 switch
+  CHECK(kind_of([&] { f.authority->root_rotate_advance("local:test"); }) == ca::ErrorKind::PolicyDenied);
+  f.clock.advance(std::chrono::minutes(61));
+  f.authority->root_rotate_advance("local:test");
+  CHECK_FALSE(f.authority->root_rotation().state.has_value());
+}
+
+TEST_CASE("ca.lifecycle: an abort killed before its re-issue resumes it instead of dropping the new root") {
+  AuthorityFixture f;
+  auto old_root = f.init();
+  f.add("c1");
+  f.add("c2");
+  f.authority->issue("local:test", {"c1", "c2"}, {});
+  auto r = f.authority->root_rotate_start("local:test", {});
+  f.authority->root_rotate_advance("local:test", true);
+  // What a SIGKILL after the abort's first transaction leaves: trust-both, both clusters still
+  // under the new root.
+  {
+    auto tx = f.store->begin(ca::Store::Mode::Write);
+    auto s = *tx->settings().ca();
+    s.root_serial = old_root.serial;
+    tx->settings().put_ca(s);
+    auto rot = *tx->rotation().get();
+    rot.phase = ca::RotationPhase::TrustBoth;
+    tx->rotation().put(rot);
+    tx->commit();
+  }
+  f.reopen();
+  f.clock.advance(std::chrono::hours(48));
+  // This abort re-issues both under the old root first; the TTL of the new-root intermediates'
+  // workload certificates then still has to pass before the new root can go.
+  CHECK(kind_of([&] { f.authority->root_rotate_abort("local:test", true); }) == ca::ErrorKind::PolicyDenied);
+  for (auto n : {"c1", "c2"}) CHECK(f.authority->certificate(current(f, n)).issuer_serial == old_root.serial);
+  CHECK(f.authority->root_rotation(true).state->phase == ca::RotationPhase::TrustBoth);
+  CHECK(f.authority->certificate(r.new_root).status == ca::CertStatus::Active);
+}
+
+TEST_CASE("ca.lifecycle: a cluster holding its own key under the new root blocks dropping the new root") {
+  AuthorityFixture f;
+  auto old_root = f.init();
+  f.add("edge");
+  auto key = pki::PrivateKey::generate({pki::KeySpec::Type::Ec, 256});
+  f.authority->issue_from_csr("local:test", "edge", pki::make_csr_pem(key, {{{"CN", "edge"}}}, {}), {});
+  f.authority->root_rotate_start("local:test", {});
+  f.authority->root_rotate_advance("local:test", true);  // reissuing: edge must send a CSR itself
+  REQUIRE(f.authority->root_rotation(true).state->phase == ca::RotationPhase::Reissuing);
+  CHECK(kind_of([&] { f.authority->root_rotate_advance("local:test", true); }) == ca::ErrorKind::PolicyDenied);
+  f.authority->issue_from_csr("local:test", "edge", pki::make_csr_pem(key, {{{"CN", "edge"}}}, {}), {}, /*rotation=*/true);
+  f.authority->root_rotate_advance("local:test", true);
+  REQUIRE(f.authority->root_rotation(true).state->phase == ca::RotationPhase::NewIntermediates);
+  f.authority->root_rotate_abort("local:test", true);  // back to trust-both; edge stays under the new root
+  f.clock.advance(std::chrono::hours(48));
+  auto st = f.authority->root_rotation(true);
+  REQUIRE(st.abort_blockers.size() == 1);
+  CHECK(st.abort_blockers[0].find("edge") != std::string::npos);
+  CHECK(kind_of([&] { f.authority->root_rotate_abort("local:test", true); }) == ca::ErrorKind::PolicyDenied);
+  // Once edge is back under the old root (a new CSR), the new root can go.
+  f.authority->issue_from_csr("local:test", "edge", pki::make_csr_pem(key, {{{"CN", "edge"}}}, {}), {}, true);
+  CHECK(f.authority->certificate(current(f, "edge")).issuer_serial == old_root.serial);
+  f.clock.advance(std::chrono::hours(48));
+  f.authority->root_rotate_abort("local:test", true);
+  CHECK_FALSE(f.authority->root_rotation().state.has_value());
 }
