@@ -194,11 +194,26 @@ struct Authority::Impl {
     return *rec;
   }
 
+  // A root's canonical PEM by serial. A certificate never changes once stored, so it is read
+  // from the database once per process (bundles for a whole fleet share one or two roots).
+  std::mutex root_pems_mu;
+  std::map<std::string, std::string> root_pems;
+  std::string root_pem_of(Transaction& tx, const std::string& serial) {
+    {
+      std::lock_guard lock(root_pems_mu);
+      if (auto it = root_pems.find(serial); it != root_pems.end()) return it->second;
+    }
+    std::string pem = pki::to_pem("CERTIFICATE", require_certificate(tx, serial, "root").der);
+    std::lock_guard lock(root_pems_mu);
+    if (root_pems.size() > 64) root_pems.clear();  // roots are few; bounded all the same
+    return root_pems.emplace(serial, pem).first->second;
+  }
+
   // root-cert.pem: every trusted root, canonical PEM, in the order of the settings (old, new
   // during a rotation), so the bytes are identical in every bundle.
   std::string trust_pem(Transaction& tx, const CaSettings& s) {
     std::string pem;
-    for (const auto& serial : s.trust()) pem += pki::to_pem("CERTIFICATE", require_certificate(tx, serial, "root").der);
+    for (const auto& serial : s.trust()) pem += root_pem_of(tx, serial);
     return pem;
   }
 
@@ -220,7 +235,7 @@ struct Authority::Impl {
     b.serial = rec.serial;
     b.fingerprint_sha256 = rec.fingerprint_sha256;
     b.ca_cert = pki::to_pem("CERTIFICATE", rec.der);
-    b.cert_chain = b.ca_cert + pki::to_pem("CERTIFICATE", require_certificate(tx, rec.issuer_serial, "root").der);
+    b.cert_chain = b.ca_cert + root_pem_of(tx, rec.issuer_serial);
     b.root_cert = trust_pem(tx, s);
     b.ca_crl = bundle_crl_pem(tx, s, rec);
     b.bundle_sha256 = bundle_digest(b);
@@ -231,7 +246,11 @@ struct Authority::Impl {
   Bundle bundle_for(Transaction& tx, const CaSettings& s, const std::string& cluster, const CertificateRecord& rec,
                     bool with_key) {
     Bundle b = public_bundle(tx, s, cluster, rec);
-    if (with_key && rec.key_id) b.ca_key = open_key(tx, *rec.key_id).pkcs8_pem();
+    if (with_key && rec.key_id) {
+      auto sealed = tx.keys().find(*rec.key_id);
+      if (!sealed) throw Error(ErrorKind::Storage, "stored key " + *rec.key_id + " is missing");
+      b.ca_key = unlock(tx).open_pem(*sealed);
+    }
     return b;
   }
 

@@ -28,6 +28,8 @@ class KeyVault {
 
   SealedKey seal(const pki::PrivateKey& key) const;
   pki::PrivateKey open(const SealedKey& sealed) const;
+  // The key as unencrypted PKCS#8 PEM (what bundles carry), without decoding it.
+  std::string open_pem(const SealedKey& sealed) const;
 
   // Seals arbitrary secret bytes (kubeconfigs) with a purpose bound in as associated data.
   pki::Bytes seal_blob(pki::ByteView plaintext, const std::string& purpose) const;
@@ -35,6 +37,7 @@ class KeyVault {
 
  private:
   explicit KeyVault(pki::Bytes kek) : kek_(std::move(kek)) {}
+  pki::Bytes open_der(const SealedKey& sealed) const;
   static pki::Bytes derive(const KekSettings& settings, const std::string& secret);
   pki::Bytes kek_;
 };

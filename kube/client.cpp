@@ -68,6 +68,13 @@ ApiError::Details error_details(const HttpReply& r) {
   return d;
 }
 
+// Seeds for backoff jitter (not secrets): one random_device read per thread, not per Client,
+// since a fleet push makes a Client per cluster.
+std::uint64_t jitter_seed() {
+  thread_local std::mt19937_64 seeder{std::random_device{}()};
+  return seeder();
+}
+
 }  // namespace
 
 std::string path_segment(const std::string& s) {
@@ -91,7 +98,7 @@ struct Client::Impl {
   Credentials credentials;
   Transport transport;
   std::mutex mutex;
-  std::mt19937_64 rng{std::random_device{}()};
+  std::mt19937_64 rng{jitter_seed()};
   int last_attempts = 0;
   std::optional<Steady::time_point> deadline;  // set_deadline
   // Waits asked for minus waits taken, over all calls: what the absolute deadline adds to the

@@ -380,7 +380,7 @@ ca::PushOutcome KubeGateway::push(const ca::PushTarget& target, const ca::Bundle
   ca::PushOutcome out;
   const std::string prefix = "cluster " + target.cluster + ": ";
   try {
-    ClusterAccess access = parse_kubeconfig(target.access.kubeconfig, "/", target.access.context);
+    ClusterAccess access = parse_stored_kubeconfig(target.access.kubeconfig, target.access.context);
     Client client(std::move(access), client_options(target));
     client.set_deadline(start + options.deadline);
     if (client.insecure()) out.warnings.push_back(insecure_warning(client));
@@ -418,7 +418,7 @@ std::vector<ca::AccessCheck> KubeGateway::check(const ca::PushTarget& target, st
 
   std::optional<Client> client;
   try {
-    client.emplace(parse_kubeconfig(target.access.kubeconfig, "/", target.access.context), client_options(target));
+    client.emplace(parse_stored_kubeconfig(target.access.kubeconfig, target.access.context), client_options(target));
     client->set_deadline(start + deadline);
   } catch (const std::exception& e) {
     rows.push_back({"reach", false, "the stored kubeconfig cannot be used: " + std::string(e.what())});

@@ -93,6 +93,10 @@ struct ClusterAccess {
 ClusterAccess parse_kubeconfig(std::string_view text, const std::filesystem::path& base_dir,
                                const std::string& context = "");
 
+// A kubeconfig meshtrust stored itself (to_kubeconfig of one it parsed and checked): parsed
+// without checking the certificates and key again, which each push would otherwise pay for.
+ClusterAccess parse_stored_kubeconfig(std::string_view text, const std::string& context);
+
 // For a kubeconfig that arrives over the network (REST): like parse_kubeconfig, but it must be
 // self-contained. File references (certificate-authority, client-certificate, client-key,
 // tokenFile) and exec plugins are refused, since honouring them would read the server's files

@@ -5,6 +5,9 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <map>
+#include <mutex>
+
 #include <httplib.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -79,6 +82,32 @@ std::string resolve_numeric(const std::string& host) {
   return buf;
 }
 
+// The trust store for a CA bundle, built once per distinct bundle and shared (read-only, and
+// reference-counted by OpenSSL) by every connection that trusts it: fleets behind one proxy or
+// one CA need not parse the same certificates for every cluster. Bounded: when full it starts over.
+// Returns a reference of the caller's own (taken under the lock, so clearing cannot free it).
+pki::X509StorePtr store_for(const std::string& ca_pem, const std::string& cluster) {
+  static std::mutex mu;
+  static std::map<std::string, pki::X509StorePtr> stores;
+  std::lock_guard lock(mu);
+  auto share = [](X509_STORE* st) {
+    X509_STORE_up_ref(st);
+    return pki::X509StorePtr(st);
+  };
+  if (auto it = stores.find(ca_pem); it != stores.end()) return share(it->second.get());
+  pki::X509StorePtr store(X509_STORE_new());
+  if (!store) throw TransportError("cannot allocate a certificate store", false);
+  try {
+    for (const auto& c : pki::Certificate::all_from_pem(ca_pem))
+      if (X509_STORE_add_cert(store.get(), &c.raw()) != 1) throw pki::Error("cannot add certificate");
+  } catch (const pki::Error&) {
+    pki::clear_openssl_errors();
+    throw ConfigError("the certificate authority of cluster '" + cluster + "' is not usable");
+  }
+  if (stores.size() >= 4096) stores.clear();  // a store in use stays alive: its users hold references
+  return share(stores.emplace(ca_pem, std::move(store)).first->second.get());
+}
+
 void configure_tls(SSL_CTX* ctx, const ClusterAccess& a, const ClientCertificate* cert) {
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   if (a.insecure_skip_tls_verify) {
@@ -87,16 +116,7 @@ void configure_tls(SSL_CTX* ctx, const ClusterAccess& a, const ClientCertificate
     if (!a.ca_pem.empty()) {
       // Only the kubeconfig's CA: a cluster CA is private, and trusting public roots as well
       // would let any publicly trusted certificate for the name impersonate the API server.
-      pki::X509StorePtr store(X509_STORE_new());
-      if (!store) throw TransportError("cannot allocate a certificate store", false);
-      try {
-        for (const auto& c : pki::Certificate::all_from_pem(a.ca_pem))
-          if (X509_STORE_add_cert(store.get(), &c.raw()) != 1) throw pki::Error("cannot add certificate");
-      } catch (const pki::Error&) {
-        pki::clear_openssl_errors();
-        throw ConfigError("the certificate authority of cluster '" + a.cluster + "' is not usable");
-      }
-      SSL_CTX_set_cert_store(ctx, store.release());
+      SSL_CTX_set_cert_store(ctx, store_for(a.ca_pem, a.cluster).release());  // takes our reference
     } else {
       SSL_CTX_set_default_verify_paths(ctx);
     }

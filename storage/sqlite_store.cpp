@@ -622,12 +622,20 @@ class Rotation final : public ca::RotationRepository {
 };
 
 class SqliteTransaction final : public ca::Transaction {
+  // BEGIN, COMMIT and ROLLBACK as cached statements: a request-sized read transaction should not
+  // pay for parsing them each time.
+  void control(const char* sql) {
+    auto& st = db_.prepare(sql);
+    st.run();
+    st.reset();
+  }
+
  public:
   // `release` gives the connection back (unlocks the writer, or returns a reader to the pool).
   SqliteTransaction(Database& db, std::function<void()> release, bool write)
       : db_(db), release_(std::move(release)), certs_(db), keys_(db), clusters_(db), settings_(db), audit_(db), tokens_(db), pushes_(db), revocations_(db), crls_(db), rotation_(db) {
     try {
-      db_.exec(write ? "BEGIN IMMEDIATE" : "BEGIN");
+      control(write ? "BEGIN IMMEDIATE" : "BEGIN");
     } catch (...) {
       release_();
       throw;
@@ -636,7 +644,7 @@ class SqliteTransaction final : public ca::Transaction {
   ~SqliteTransaction() override {
     if (!done_) {
       try {
-        db_.exec("ROLLBACK");
+        control("ROLLBACK");
       } catch (...) {
         // Nothing more can be done in a destructor; SQLite rolls back on close anyway.
       }
@@ -654,7 +662,7 @@ class SqliteTransaction final : public ca::Transaction {
   ca::CrlRepository& crls() override { return crls_; }
   ca::RotationRepository& rotation() override { return rotation_; }
   void commit() override {
-    db_.exec("COMMIT");
+    control("COMMIT");
     done_ = true;
   }
 
