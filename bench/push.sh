@@ -11,7 +11,10 @@
 # Usage: bench/push.sh [MESHTRUST_BINARY]   (default build-release/meshtrust; built if missing)
 # Environment: N (clusters, default 1000), CONCURRENCY (default 32), KUBECTL_N (clusters the kubectl
 #   loop does, default N; a smaller sample is scaled up to N and says so), ROUNDS (meshtrust create
-#   rounds, the median is reported; default 3), GNU_TIME (/usr/bin/time).
+#   rounds, the median is reported; default 3), GNU_TIME (/usr/bin/time), DISTINCT_ENDPOINTS (1: every
+#   cluster at its own address, 127.0.x.y, as a fleet of separate API servers is; default 0: every
+#   cluster behind the fake's one endpoint under its own path prefix, as a Rancher-style fleet is,
+#   which lets meshtrust share warm connections between clusters).
 # Everything lives in a mktemp -d directory removed on exit; the fake API server is stopped on exit.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,6 +24,7 @@ N="${N:-1000}"
 CONCURRENCY="${CONCURRENCY:-32}"
 KUBECTL_N="${KUBECTL_N:-$N}"
 ROUNDS="${ROUNDS:-3}"
+DISTINCT_ENDPOINTS="${DISTINCT_ENDPOINTS:-0}"
 GNU_TIME="${GNU_TIME:-/usr/bin/time}"
 export LC_ALL=C
 export MESHTRUST_SOURCE_DIR="$ROOT"
@@ -45,9 +49,12 @@ M="$T/meshtrust"
 export MESHTRUST_DATA_DIR="$T/data"
 echo "meshtrust: $BIN (sha256 $(sha256sum "$BIN" | cut -c1-16))"
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+if [[ "$DISTINCT_ENDPOINTS" == 1 ]]; then echo "fleet: $N clusters, each at its own address (no connection sharing)"
+else echo "fleet: $N clusters behind one endpoint, one path prefix each (Rancher-style; connections shared)"; fi
 
 # ---- the fleet: N clusters in one fake API server -----------------------------------------------
 echo '{"clusters": []}' >"$T/empty.json"
+[[ "$DISTINCT_ENDPOINTS" == 1 ]] && export FK_HOST=0.0.0.0
 fk_start "$T/fake" "$T/empty.json"
 python3 - "$N" >"$T/fleet.json" <<'EOF'
 import json, sys
@@ -62,7 +69,9 @@ names=()
 for ((i = 0; i < N; i++)); do
   c=$(printf 'c%04d' "$i")
   names+=("$c")
-  fk_kubeconfig "$T/kc/$c.yaml" "/clusters/$c" "token:tok-$c"
+  addr=""
+  [[ "$DISTINCT_ENDPOINTS" == 1 ]] && addr="127.0.$((i / 250 + 1)).$((i % 250 + 2))"
+  fk_kubeconfig "$T/kc/$c.yaml" "/clusters/$c" "token:tok-$c" $addr
 done
 echo "setting up $N clusters in meshtrust (untimed) ..."
 "$M" init >/dev/null 2>&1

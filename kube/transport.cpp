@@ -154,6 +154,44 @@ std::string seconds_text(std::chrono::milliseconds d) {
   return buf;
 }
 
+// Idle keep-alive connections by everything that makes one connection usable for another
+// cluster: the endpoint, the name TLS verifies, the trust and the client certificate. Clusters
+// behind one endpoint (a Rancher-style proxy) then share warm connections instead of paying a
+// TLS handshake each; every request still carries its own cluster's credential. Bounded.
+class ConnectionPool {
+ public:
+  static ConnectionPool& instance() {
+    static ConnectionPool pool;
+    return pool;
+  }
+  std::unique_ptr<httplib::ClientImpl> take(const std::string& key) {
+    std::lock_guard lock(mu_);
+    auto it = idle_.find(key);
+    if (it == idle_.end() || it->second.empty()) return nullptr;
+    auto c = std::move(it->second.back());
+    it->second.pop_back();
+    return c;
+  }
+  void give(const std::string& key, std::unique_ptr<httplib::ClientImpl> c) {
+    std::lock_guard lock(mu_);
+    if (idle_.size() >= kMaxEndpoints && !idle_.count(key)) return;  // dropped: closes its connection
+    auto& list = idle_[key];
+    if (list.size() < kMaxIdlePerEndpoint) list.push_back(std::move(c));
+  }
+
+ private:
+  // A fleet of distinct API servers gains nothing here; keep only a few endpoints warm.
+  static constexpr size_t kMaxEndpoints = 64, kMaxIdlePerEndpoint = 32;
+  std::mutex mu_;
+  std::map<std::string, std::vector<std::unique_ptr<httplib::ClientImpl>>> idle_;
+};
+
+std::string pool_key(const ClusterAccess& a, const ClientCertificate* cert) {
+  const auto& s = a.server;
+  return s.scheme + "\n" + s.host + "\n" + std::to_string(s.port) + "\n" + a.tls_server_name + "\n" +
+         (a.insecure_skip_tls_verify ? "insecure" : "verify") + "\n" + a.ca_pem + "\n" + (cert ? cert->cert_pem : "");
+}
+
 }  // namespace
 
 Transport::Transport(const ClusterAccess& access, std::chrono::milliseconds connect_timeout, size_t max_response_bytes,
@@ -163,7 +201,10 @@ Transport::Transport(const ClusterAccess& access, std::chrono::milliseconds conn
       max_response_bytes_(max_response_bytes),
       user_agent_(std::move(user_agent)) {}
 
-Transport::~Transport() = default;
+Transport::~Transport() {
+  // A connection that did not fail goes back for the next cluster behind the same endpoint.
+  if (http_) ConnectionPool::instance().give(pool_key(access_, built_cert_.get()), std::move(http_));
+}
 
 void Transport::reset() {
   http_.reset();
@@ -171,7 +212,11 @@ void Transport::reset() {
 }
 
 void Transport::build(const std::shared_ptr<const ClientCertificate>& cert) {
-  http_.reset();
+  if (http_) ConnectionPool::instance().give(pool_key(access_, built_cert_.get()), std::move(http_));
+  if ((http_ = ConnectionPool::instance().take(pool_key(access_, cert.get())))) {
+    built_cert_ = cert;
+    return;
+  }
   const ServerUrl& s = access_.server;
   if (s.scheme == "https") {
     std::unique_ptr<httplib::SSLClient> c;

@@ -6,9 +6,12 @@
 #                                  "pusher-cert"), starts the fake with CLUSTERS_JSON (a file), sets
 #                                  FK_PID, FK_PORT, FK_URL, FK_CA (the CA to trust), FK_CLIENT_CERT/KEY.
 #   fk_stop                        stops it (safe in traps).
-#   fk_kubeconfig OUT PREFIX AUTH  writes a kubeconfig for the cluster at PREFIX; AUTH is "token:T",
+#   fk_kubeconfig OUT PREFIX AUTH [ADDR]
+#                                  writes a kubeconfig for the cluster at PREFIX; AUTH is "token:T",
 #                                  "cert" (the pusher client certificate, as files next to OUT) or
-#                                  "insecure-token:T" (insecure-skip-tls-verify, no CA).
+#                                  "insecure-token:T" (insecure-skip-tls-verify, no CA). ADDR (another
+#                                  127.0.0.0/8 address; needs FK_HOST=0.0.0.0 at fk_start) makes the
+#                                  cluster a distinct endpoint, verified as tls-server-name localhost.
 #   fk CONTROL_METHOD PATH [JSON]  calls a control endpoint, prints the answer.
 #   fk_count CLUSTER METHOD PATH   how many logged requests of CLUSTER match METHOD and PATH.
 #   fk_kubectl KUBECONFIG ARGS...  kubectl against the fake (fresh cache dir); needs kubectl.
@@ -34,7 +37,7 @@ fk_start() {
   FK_CLIENT_CERT="$p/pusher.pem"
   FK_CLIENT_KEY="$p/pusher.key"
   python3 "${MESHTRUST_SOURCE_DIR:?}/tests/fake_kube/fake_kube.py" --cert "$p/server.pem" --key "$p/server.key" \
-    --client-ca "$p/ca.pem" --config "$config" >"$dir/fake.port" 2>"$dir/fake.log" &
+    --client-ca "$p/ca.pem" --config "$config" --host "${FK_HOST:-127.0.0.1}" >"$dir/fake.port" 2>"$dir/fake.log" &
   FK_PID=$!
   FK_PORT=""
   for i in $(seq 1 100); do
@@ -56,8 +59,12 @@ fk_stop() {
 }
 
 fk_kubeconfig() {
-  local out="$1" prefix="$2" auth="$3" user cluster
+  local out="$1" prefix="$2" auth="$3" addr="${4:-}" user cluster server="$FK_URL"
   cluster="    certificate-authority: $FK_CA"
+  if [[ -n "$addr" ]]; then
+    server="https://$addr:$FK_PORT"
+    cluster+=$'\n'"    tls-server-name: localhost"
+  fi
   case "$auth" in
     token:*) user="    token: ${auth#token:}" ;;
     insecure-token:*) user="    token: ${auth#insecure-token:}"; cluster="    insecure-skip-tls-verify: true" ;;
@@ -72,7 +79,7 @@ current-context: main
 clusters:
 - name: fake
   cluster:
-    server: $FK_URL$prefix
+    server: $server$prefix
 $cluster
 contexts:
 - name: main
