@@ -1112,3 +1112,31 @@ TEST_CASE("kube.client: delete_secret with a resourceVersion precondition; set_d
   env.fake.fault({{"cluster", "c1"}, {"path", "/version"}, {"status", 429}, {"retry_after", 4}});
   CHECK(c.version()["minor"] == "32");
 }
+
+// ---- connections shared between clusters behind one endpoint -----------------------------------
+
+TEST_CASE("kube.gateway: clusters behind one endpoint share connections, each request with its own credential") {
+  Env env;
+  make_namespace("/clusters/c1", "tok-c1");
+  make_namespace("", "tok-root");
+  // Pushes alternate between c1 as user exec-user (token tok-exec-good) and the cluster at / as
+  // admin (tok-root): the same endpoint, CA and (no) client certificate, so a connection one
+  // leaves is the next one's.
+  for (int round = 0; round < 3; ++round) {
+    CHECK(env.gw.push(target("c1", "tok-exec-good"), round % 2 ? bundle_b() : bundle_a(), opts()).result != PushResult::Failed);
+    CHECK(env.gw.push(target("root", "tok-root"), round % 2 ? bundle_b() : bundle_a(), opts()).result != PushResult::Failed);
+  }
+  // Every request reached its own cluster as its own user: a shared connection never carried
+  // the other cluster's credential.
+  const auto c1 = env.fake.requests("c1"), root = env.fake.requests("root");
+  CHECK(c1.size() >= 9);
+  CHECK(root.size() >= 9);
+  for (const auto& r : c1) CHECK(r["user"] == "exec-user");
+  for (const auto& r : root) CHECK(r["user"] == "admin");
+  CHECK(decoded(*stored("c1"))["ca-cert.pem"] == bundle_a().ca_cert);
+  CHECK(decoded(*stored("root"))["ca-cert.pem"] == bundle_a().ca_cert);
+  // A cluster with a wrong token behind the same endpoint is refused on a shared connection too.
+  auto refused = env.gw.push(target("c1", "tok-nobody"), bundle_a(), opts());
+  CHECK(refused.result == PushResult::Failed);
+  CHECK(refused.error.find("401") != std::string::npos);
+}
