@@ -2,6 +2,9 @@
 
 #include <httplib.h>
 
+#include <charconv>
+#include <climits>
+
 #include "api/problem.h"
 
 namespace meshtrust::api {
@@ -70,6 +73,16 @@ std::optional<std::vector<std::string>> opt_string_list(const nlohmann::json& bo
       throw bad_request(name + " has an entry longer than " + std::to_string(max_len) + " characters");
     out.push_back(v.get<std::string>());
   }
+  return out;
+}
+
+std::optional<std::uint64_t> uint_param(const httplib::Request& req, const char* name) {
+  if (!req.has_param(name)) return std::nullopt;
+  const std::string& v = req.get_param_value(name);
+  std::uint64_t out = 0;
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (v.empty() || ec != std::errc() || ptr != v.data() + v.size() || out > static_cast<std::uint64_t>(INT64_MAX))
+    throw bad_request(std::string("query parameter '") + name + "' must be an integer from 0 to 2^63-1");
   return out;
 }
 

@@ -69,33 +69,33 @@ std::string Metrics::render(ca::Authority& authority) {
   out << "# HELP meshtrust_clusters Registered clusters.\n# TYPE meshtrust_clusters gauge\nmeshtrust_clusters "
       << status.clusters.size() << "\n";
 
-  // Delivery: what the pushes (CLI, REST and the reconcile loop) did and where each cluster stands.
-  auto delivery = authority.delivery();
+  // Delivery: what the pushes (CLI, REST and the reconcile loop) did and where each cluster stands
+  // (in the status already: one read of the push records per scrape).
   out << "# HELP meshtrust_pushes_total Push outcomes since this server started, by result.\n"
          "# TYPE meshtrust_pushes_total counter\n";
   for (auto r : {ca::PushResult::Created, ca::PushResult::Replaced, ca::PushResult::Unchanged, ca::PushResult::Failed}) {
-    auto it = delivery.pushes.find(r);
-    out << "meshtrust_pushes_total{result=\"" << ca::to_string(r) << "\"} " << (it == delivery.pushes.end() ? 0 : it->second)
+    auto it = status.pushes.find(r);
+    out << "meshtrust_pushes_total{result=\"" << ca::to_string(r) << "\"} " << (it == status.pushes.end() ? 0 : it->second)
         << "\n";
   }
   std::map<ca::DeliveryState, size_t> states;
-  for (const auto& d : delivery.clusters) ++states[d.state];
+  for (const auto& c : status.clusters) ++states[c.delivery.state];
   out << "# HELP meshtrust_clusters_by_delivery_state Clusters in sync, drifted (current bundle not pushed yet), failing "
          "(last push failed) or unmanaged (no kubeconfig).\n# TYPE meshtrust_clusters_by_delivery_state gauge\n";
   for (auto st : {ca::DeliveryState::InSync, ca::DeliveryState::Drifted, ca::DeliveryState::Failing, ca::DeliveryState::Unmanaged})
     out << "meshtrust_clusters_by_delivery_state{state=\"" << ca::to_string(st) << "\"} " << states[st] << "\n";
   out << "# HELP meshtrust_cluster_last_successful_push_timestamp_seconds When each cluster's Secret was last pushed "
          "successfully (unix time).\n# TYPE meshtrust_cluster_last_successful_push_timestamp_seconds gauge\n";
-  for (const auto& d : delivery.clusters)
-    if (d.last_success)
-      out << "meshtrust_cluster_last_successful_push_timestamp_seconds{cluster=\"" << label(d.cluster) << "\"} "
-          << d.last_success->time_ms / 1000 << "\n";
+  for (const auto& c : status.clusters)
+    if (c.delivery.last_success)
+      out << "meshtrust_cluster_last_successful_push_timestamp_seconds{cluster=\"" << label(c.cluster.name) << "\"} "
+          << c.delivery.last_success->time_ms / 1000 << "\n";
   out << "# HELP meshtrust_cluster_roots_taken_up Whether istiod published the bundle's roots in istio-ca-root-cert "
          "(1), or not yet (0), as the reconcile loop last saw it.\n# TYPE meshtrust_cluster_roots_taken_up gauge\n";
-  for (const auto& d : delivery.clusters)
-    if (d.roots != ca::RootsStatus::NotChecked)
-      out << "meshtrust_cluster_roots_taken_up{cluster=\"" << label(d.cluster) << "\"} "
-          << (d.roots == ca::RootsStatus::TakenUp ? 1 : 0) << "\n";
+  for (const auto& c : status.clusters)
+    if (c.delivery.roots != ca::RootsStatus::NotChecked)
+      out << "meshtrust_cluster_roots_taken_up{cluster=\"" << label(c.cluster.name) << "\"} "
+          << (c.delivery.roots == ca::RootsStatus::TakenUp ? 1 : 0) << "\n";
   return out.str();
 }
 

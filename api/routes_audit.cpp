@@ -1,10 +1,8 @@
 #include <httplib.h>
 
-#include <charconv>
-#include <climits>
-
 #include <nlohmann/json.hpp>
 
+#include "api/json_body.h"
 #include "api/problem.h"
 #include "api/router.h"
 #include "api/routes.h"
@@ -18,16 +16,6 @@ using ca::Role;
 using nlohmann::json;
 
 namespace {
-
-std::optional<std::uint64_t> uint_param(const httplib::Request& req, const char* name) {
-  if (!req.has_param(name)) return std::nullopt;
-  const std::string& v = req.get_param_value(name);
-  std::uint64_t out = 0;
-  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (v.empty() || ec != std::errc() || ptr != v.data() + v.size() || out > static_cast<std::uint64_t>(INT64_MAX))
-    throw bad_request(std::string("query parameter '") + name + "' must be an integer from 0 to 2^63-1");
-  return out;
-}
 
 std::optional<std::string> str_param(const httplib::Request& req, const char* name) {
   if (!req.has_param(name)) return std::nullopt;

@@ -59,7 +59,7 @@ void add_push_routes(Router& r, ca::Authority& a, ca::ClusterGateway& gateway) {
   }, 1);
 
   r.add("GET", "/v1/clusters/([^/]+)/check", "clusters.check", operators, [&a, &gateway](Call& c) {
-    auto rows = a.check_cluster(*c.cluster, gateway, std::chrono::seconds(30));
+    auto rows = a.check_cluster(*c.cluster, gateway, ca::kAccessCheckDeadline);
     json arr = json::array();
     bool ok = true;
     for (const auto& row : rows) {
@@ -71,12 +71,9 @@ void add_push_routes(Router& r, ca::Authority& a, ca::ClusterGateway& gateway) {
 
   r.add("GET", "/v1/clusters/([^/]+)/pushes", "clusters.pushes", readers, [&a](Call& c) {
     std::uint32_t limit = 20;
-    if (c.req.has_param("limit")) {
-      const auto& v = c.req.get_param_value("limit");
-      if (v.empty() || v.size() > 4 || v.find_first_not_of("0123456789") != std::string::npos || std::stoi(v) < 1 ||
-          std::stoi(v) > 1000)
-        throw bad_request("limit must be a number between 1 and 1000");
-      limit = static_cast<std::uint32_t>(std::stoi(v));
+    if (auto v = uint_param(c.req, "limit")) {
+      if (*v < 1 || *v > 1000) throw bad_request("limit must be between 1 and 1000");
+      limit = static_cast<std::uint32_t>(*v);
     }
     a.cluster(*c.cluster);  // 404 for an unknown cluster, as every cluster route answers
     json arr = json::array();

@@ -39,24 +39,9 @@ CertificateRecord Authority::init(const std::string& actor, const InitOptions& o
   std::optional<pki::PrivateKey> key;
   bool imported = false;
   if (o.import_cert_pem) {
-    try {
-      cert.emplace(pki::Certificate::from_pem(*o.import_cert_pem));
-    } catch (const pki::Error& e) {
-      throw invalid(std::string("the imported root certificate is not usable: ") + e.what());
-    }
-    try {
-      key.emplace(pki::PrivateKey::from_pem(*o.import_key_pem));
-    } catch (const pki::Error& e) {
-      throw invalid(std::string("the imported root key is not usable: ") + e.what());
-    }
-    if (!cert->is_ca()) throw invalid("the imported certificate is not a CA (basicConstraints CA:TRUE is missing)");
-    if (!key->matches(cert->public_key())) throw invalid("the imported key does not match the imported certificate");
-    try {
-      cert->public_key().spec();
-    } catch (const pki::Error& e) {
-      throw invalid(std::string("the imported root's key: ") + e.what());
-    }
-    if (cert->not_after() <= to_seconds(now)) throw invalid("the imported root certificate has expired");
+    auto [c, k] = imported_root(*o.import_cert_pem, *o.import_key_pem, now);
+    cert.emplace(std::move(c));
+    key.emplace(std::move(k));
     imported = true;
   } else {
     pki::KeySpec spec = o.key_algorithm ? Impl::parse_key_spec(*o.key_algorithm) : profile.root_key;
@@ -207,12 +192,7 @@ std::vector<CertificateRecord> Authority::issue_batch(const std::string& actor, 
   std::vector<CertificateRecord> issued;
   issued.reserve(total);
   for (auto& r : by_position) issued.push_back(std::move(*r));
-  bool bundle_crl = false;
-  {
-    auto tx = impl_->read();
-    bundle_crl = impl_->require_initialized(*tx).bundle_crl;
-  }
-  if (bundle_crl) refresh_crls(actor);  // the new intermediates' own CRLs, which their bundles carry
+  if (impl_->bundle_crl_on()) refresh_crls(actor);  // the new intermediates' own CRLs, which their bundles carry
   return issued;
 }
 
@@ -290,7 +270,7 @@ WorkloadBundle Authority::issue_workload(const std::string& actor, const Workloa
   require_days(d, "workload certificate lifetime");
   auto inter = pki::Certificate::from_der(irec->der);
   auto inter_key = impl_->open_key(*tx, *irec->key_id);
-  const std::string chain_root = pki::to_pem("CERTIFICATE", impl_->require_certificate(*tx, irec->issuer_serial, "root").der);
+  const std::string chain_root = impl_->root_pem_of(*tx, irec->issuer_serial);
   const std::string trust = impl_->trust_pem(*tx, s);
   TimePoint now = impl_->clock.now();
   auto key = pki::PrivateKey::generate(profile.workload_key);
@@ -340,11 +320,12 @@ std::string Authority::audit_public_key_pem() {
 StatusReport Authority::status() {
   auto due = due_for_rotation();
   auto delivery_report = delivery();
+  StatusReport r;
+  r.pushes = delivery_report.pushes;
   std::map<std::string, ClusterDelivery> delivered;
   for (auto& d : delivery_report.clusters) delivered.emplace(d.cluster, std::move(d));
   auto tx = impl_->read();
   auto s = impl_->require_initialized(*tx);
-  StatusReport r;
   r.root = impl_->root_record(*tx);
   r.trust = s.trust();
   if (auto rot = tx->rotation().get()) r.rotation = rot->phase;
@@ -388,8 +369,8 @@ std::string to_string(RotationPhase p) {
 }
 
 RotationPhase rotation_phase_from(const std::string& s) {
-  for (auto p : {RotationPhase::TrustBoth, RotationPhase::Reissuing, RotationPhase::NewIntermediates})
-    if (to_string(p) == s) return p;
+  constexpr RotationPhase kAll[] = {RotationPhase::TrustBoth, RotationPhase::Reissuing, RotationPhase::NewIntermediates};
+  if (auto p = enum_from(s, kAll)) return *p;
   throw Error(ErrorKind::Storage, "unknown root rotation phase '" + s + "' in storage");
 }
 

@@ -107,6 +107,7 @@ struct StatusReport {
   std::vector<std::string> trust;        // the roots in every bundle
   std::vector<ClusterStatus> clusters;
   std::optional<RotationPhase> rotation;  // a root rotation in progress
+  std::map<PushResult, std::uint64_t> pushes;  // push outcomes seen by this process (DeliveryReport)
   std::int64_t now = 0;  // unix seconds, for "days left"
 };
 
@@ -147,19 +148,18 @@ class Authority {
   std::vector<CertificateRecord> rotate(const std::string& actor, const std::vector<std::string>& names,
                                         const IssueOptions& options, const IssueProgress& progress = {});
   // Clusters whose intermediate should be rotated now: less than renew_percent of its lifetime
-  // left, revoked, or issued by a root other than the signing one. Clusters holding their own
-  // key are listed apart (they rotate by sending a CSR).
+  // left, revoked, or issued by a root other than the signing one. `due` lists those whose key
+  // meshtrust holds; `why` has every due cluster, those holding their own key too (they rotate
+  // by sending a CSR).
   struct DueReport {
-    std::vector<std::string> due;                               // meshtrust holds the key
-    std::vector<std::pair<std::string, std::string>> csr_due;  // cluster, why (the cluster must act)
-    std::map<std::string, std::string> why;                     // cluster -> reason
+    std::vector<std::string> due;
+    std::map<std::string, std::string> why;  // cluster -> reason
   };
   DueReport due_for_rotation();
 
   // Revocation (RFC 5280 reasons) of an intermediate, workload or server certificate; the
   // issuer's CRL is regenerated in the same transaction.
   RevocationRecord revoke(const std::string& actor, const std::string& serial, const std::string& reason);
-  std::vector<RevocationRecord> revocations(const std::string& issuer_serial);
   // The signing root's current CRL, regenerated first if it is missing or past half its life.
   CrlRecord crl();
   // Regenerates every CRL that bundles or clients need and that is missing or past half its

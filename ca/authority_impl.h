@@ -1,6 +1,7 @@
 // Internal to ca/: the state and helpers shared by the Authority's source files.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -76,6 +77,33 @@ inline std::string join(const std::vector<std::string>& v, const std::string& se
   for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
   return out;
 }
+// A root someone imports (init, or a root rotation): parsed and checked, each refusal one
+// sentence. A CA certificate, a key that matches it and that meshtrust supports, not expired.
+inline std::pair<pki::Certificate, pki::PrivateKey> imported_root(const std::string& cert_pem, const std::string& key_pem,
+                                                                  TimePoint now) {
+  std::optional<pki::Certificate> cert;
+  std::optional<pki::PrivateKey> key;
+  try {
+    cert.emplace(pki::Certificate::from_pem(cert_pem));
+  } catch (const pki::Error& e) {
+    throw invalid(std::string("the imported root certificate is not usable: ") + e.what());
+  }
+  try {
+    key.emplace(pki::PrivateKey::from_pem(key_pem));
+  } catch (const pki::Error& e) {
+    throw invalid(std::string("the imported root key is not usable: ") + e.what());
+  }
+  if (!cert->is_ca()) throw invalid("the imported certificate is not a CA (basicConstraints CA:TRUE is missing)");
+  if (!key->matches(cert->public_key())) throw invalid("the imported key does not match the imported certificate");
+  try {
+    cert->public_key().spec();
+  } catch (const pki::Error& e) {
+    throw invalid(std::string("the imported root's key: ") + e.what());
+  }
+  if (cert->not_after() <= to_seconds(now)) throw invalid("the imported root certificate has expired");
+  return {std::move(*cert), std::move(*key)};
+}
+
 // Everything a worker needs to issue one intermediate, read once before the batch starts.
 struct IssuerContext {
   const Profile* profile = nullptr;
@@ -88,6 +116,12 @@ struct IssuerContext {
 // The associated data a cluster's sealed kubeconfig is bound to: a blob moved to another
 // cluster's row does not open.
 inline std::string kubeconfig_purpose(const std::string& cluster) { return "kubeconfig:" + cluster; }
+
+// An unsealed kubeconfig may hold a token or a client key: overwrite it once used.
+inline void wipe_secret(std::string& secret) {
+  std::fill(secret.begin(), secret.end(), '\0');
+  secret.clear();
+}
 
 struct Issued {
   size_t position = 0;
@@ -188,6 +222,16 @@ struct Authority::Impl {
     tx.commit();
   }
 
+  // A certificate a caller names: its serial must be lowercase hex, and unknown is NotFound.
+  CertificateRecord find_certificate(Transaction& tx, const std::string& serial) {
+    if (serial.empty() || serial.size() > 40 || serial.find_first_not_of("0123456789abcdef") != std::string::npos)
+      throw invalid("serial " + ca::quoted(serial) + " is not lowercase hex");
+    auto rec = tx.certificates().find(serial);
+    if (!rec) throw not_found("no certificate with serial " + serial);
+    return *rec;
+  }
+
+  // A certificate the data dir refers to: missing is damage (Storage).
   CertificateRecord require_certificate(Transaction& tx, const std::string& serial, const char* what) {
     auto rec = tx.certificates().find(serial);
     if (!rec) throw Error(ErrorKind::Storage, std::string(what) + " " + serial + " is missing");
@@ -273,6 +317,38 @@ struct Authority::Impl {
     if (bundle_cache.size() > 100000) bundle_cache.clear();  // bounded
     bundle_cache[cache_key] = b;
     return b;
+  }
+
+  // Stores a root rotation step in `tx`: the settings, the rotation's state (nullopt: it is
+  // over) and its events; the trust cache is dropped once the step is committed, so no reader
+  // can refill it from the state before.
+  void store_rotation(Transaction& tx, const CaSettings& s, const std::optional<RootRotationRecord>& r,
+                      const std::vector<AuditEvent>& events) {
+    tx.settings().put_ca(s);
+    if (r)
+      tx.rotation().put(*r);
+    else
+      tx.rotation().clear();
+    commit(tx, events);
+    settings_changed();
+  }
+
+  // Whether bundles carry ca-crl.pem (config bundle-crl).
+  bool bundle_crl_on() {
+    auto tx = read();
+    return require_initialized(*tx).bundle_crl;
+  }
+
+  // Cluster `c` as a push target, its kubeconfig unsealed (the caller wipes it with
+  // wipe_secret once used); nullopt when it has none.
+  std::optional<PushTarget> push_target(Transaction& tx, const ClusterRecord& c) {
+    auto sealed = tx.clusters().sealed_access(c.name);
+    if (!c.access || !sealed) return std::nullopt;
+    pki::Bytes kubeconfig = unlock(tx).open_blob(*sealed, kubeconfig_purpose(c.name));
+    ClusterAccessSpec access = *c.access;
+    access.kubeconfig.assign(kubeconfig.begin(), kubeconfig.end());
+    pki::wipe(kubeconfig);
+    return PushTarget{c.name, c.ns, c.secret_name, std::move(access)};
   }
 
   // Signs and stores the next CRL of `issuer`; returns it and its audit event (authority_lifecycle.cpp).

@@ -23,6 +23,8 @@ std::string reason_list() {
   return out;
 }
 
+constexpr const char* kSettings[] = {"bundle-crl", "crl-days", "renew-percent"};
+
 std::string configuration_value(const CaSettings& s, const std::string& key) {
   if (key == "bundle-crl") return s.bundle_crl ? "on" : "off";
   if (key == "crl-days") return std::to_string(s.crl_days);
@@ -38,15 +40,15 @@ std::pair<CrlRecord, AuditEvent> Authority::Impl::next_crl(Transaction& tx, cons
                                                           const std::string& actor) {
   if (!issuer.key_id)
     throw denied("certificate " + issuer.serial + " holds its own key (issued from a CSR): meshtrust cannot sign its CRL");
-  const std::int64_t now = to_seconds(clock.now()).time_since_epoch().count();
+  const pki::Time now = to_seconds(clock.now());
   pki::CrlTemplate t;
   auto latest = tx.crls().latest(issuer.serial);
   t.number = latest ? latest->number + 1 : 1;
-  t.this_update = to_seconds(clock.now()) - kCrlBackdate;
-  t.next_update = to_seconds(clock.now()) + std::chrono::days(s.crl_days);
+  t.this_update = now - kCrlBackdate;
+  t.next_update = now + std::chrono::days(s.crl_days);
   for (const auto& r : tx.revocations().for_issuer(issuer.serial)) {
     auto cert = tx.certificates().find(r.serial);
-    if (cert && cert->not_after <= now) continue;  // an expired certificate needs no listing (RFC 5280 §3.3)
+    if (cert && cert->not_after <= now.time_since_epoch().count()) continue;  // an expired certificate needs no listing (RFC 5280 §3.3)
     auto reason = pki::parse_revocation_reason(r.reason);
     t.entries.push_back({pki::Serial::from_hex(r.serial), pki::Time(std::chrono::seconds(r.revoked_at_ms / 1000)),
                          reason.value_or(pki::RevocationReason::Unspecified)});
@@ -85,10 +87,7 @@ Authority::DueReport Authority::due_for_rotation() {
             std::to_string(s.renew_percent) + "% of its lifetime";
     if (why.empty()) continue;
     r.why[c.name] = why;
-    if (rec->key_id)
-      r.due.push_back(c.name);
-    else
-      r.csr_due.emplace_back(c.name, why);
+    if (rec->key_id) r.due.push_back(c.name);
   }
   return r;
 }
@@ -98,10 +97,9 @@ RevocationRecord Authority::revoke(const std::string& actor, const std::string& 
   if (!reason) throw invalid("revocation reason " + ca::quoted(reason_text) + " is not one of " + reason_list());
   if (*reason == pki::RevocationReason::RemoveFromCrl)
     throw invalid("removeFromCRL only appears in delta CRLs; a revocation cannot be undone");
-  certificate(serial);  // validates the serial's form and existence
   auto tx = impl_->write();
   auto s = impl_->require_initialized(*tx);
-  auto rec = impl_->require_certificate(*tx, serial, "certificate");
+  auto rec = impl_->find_certificate(*tx, serial);
   if (rec.kind == CertKind::Root)
     throw denied("a root is not revoked but replaced: start a root rotation with 'meshtrust root rotate start'");
   if (auto done = tx->revocations().find(serial))
@@ -125,12 +123,6 @@ RevocationRecord Authority::revoke(const std::string& actor, const std::string& 
   }
   impl_->commit(*tx, events);
   return r;
-}
-
-std::vector<RevocationRecord> Authority::revocations(const std::string& issuer_serial) {
-  auto tx = impl_->read();
-  impl_->require_initialized(*tx);
-  return tx->revocations().for_issuer(issuer_serial);
 }
 
 CrlRecord Authority::crl() {
@@ -193,9 +185,9 @@ size_t Authority::refresh_crls(const std::string& actor) {
 std::map<std::string, std::string> Authority::configuration() {
   auto tx = impl_->read();
   auto s = impl_->require_initialized(*tx);
-  return {{"bundle-crl", s.bundle_crl ? "on" : "off"},
-          {"crl-days", std::to_string(s.crl_days)},
-          {"renew-percent", std::to_string(s.renew_percent)}};
+  std::map<std::string, std::string> out;
+  for (const char* key : kSettings) out[key] = configuration_value(s, key);
+  return out;
 }
 
 void Authority::configure(const std::string& actor, const std::string& key, const std::string& value) {

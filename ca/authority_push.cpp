@@ -1,7 +1,6 @@
 // Distribution orchestration: which clusters get pushed, with which bundle, how many at once,
 // and the record of every attempt. The HTTP is the gateway's (kube/); this file decides and
 // records.
-#include <algorithm>
 #include <chrono>
 #include <set>
 
@@ -25,12 +24,6 @@ std::string unpushable_reason(const ClusterRecord& c, const std::optional<Certif
     return "it holds its own intermediate key (issued from a CSR), so meshtrust has no complete bundle to push; "
            "the cluster installs its Secret from GET /v1/clusters/" + c.name + "/cacerts";
   return "";
-}
-
-// The unsealed kubeconfig may hold a token or a client key: overwrite it once used.
-void wipe(std::string& secret) {
-  std::fill(secret.begin(), secret.end(), '\0');
-  secret.clear();
 }
 
 bool recorded(PushResult r, const PushOptions& o) {
@@ -60,9 +53,9 @@ std::string to_string(PushResult r) {
 }
 
 PushResult push_result_from(const std::string& s) {
-  for (auto r : {PushResult::Created, PushResult::Replaced, PushResult::Unchanged, PushResult::WouldCreate,
-                 PushResult::WouldReplace, PushResult::Failed})
-    if (to_string(r) == s) return r;
+  constexpr PushResult kAll[] = {PushResult::Created,     PushResult::Replaced,     PushResult::Unchanged,
+                                 PushResult::WouldCreate, PushResult::WouldReplace, PushResult::Failed};
+  if (auto r = enum_from(s, kAll)) return *r;
   throw Error(ErrorKind::Storage, "unknown push result " + ca::quoted(s) + " in storage");
 }
 
@@ -93,12 +86,7 @@ PushRun Authority::push(const std::string& actor, const std::vector<std::string>
     throw invalid("the per-cluster deadline must be between 1 second and 1 hour");
 
   // Bundles that carry ca-crl.pem must not carry a CRL past half its life: refresh first.
-  bool bundle_crl = false;
-  {
-    auto tx = impl_->read();
-    bundle_crl = impl_->require_initialized(*tx).bundle_crl;
-  }
-  if (bundle_crl && !options.dry_run) refresh_crls(actor);
+  if (!options.dry_run && impl_->bundle_crl_on()) refresh_crls(actor);
 
   // Decide the targets up front: a named cluster that cannot be pushed is a usage error, and
   // nothing is sent to any cluster.
@@ -151,16 +139,11 @@ PushRun Authority::push(const std::string& actor, const std::vector<std::string>
       auto tx = impl_->read();
       auto s = impl_->require_initialized(*tx);
       auto c = tx->clusters().find(name);
-      auto sealed = c ? tx->clusters().sealed_access(name) : std::nullopt;
-      if (!c || !c->current_serial || !sealed) {
+      if (c && c->current_serial) target = impl_->push_target(*tx, *c);
+      if (!target) {
         p.report.outcome.error = "cluster '" + name + "' was removed or changed while the push ran";
       } else {
         bundle = impl_->cached_bundle(*tx, s, name, *c->current_serial);
-        ClusterAccessSpec access = *c->access;
-        pki::Bytes kubeconfig = impl_->vault->open_blob(*sealed, kubeconfig_purpose(name));
-        access.kubeconfig.assign(kubeconfig.begin(), kubeconfig.end());
-        pki::wipe(kubeconfig);
-        target = PushTarget{name, c->ns, c->secret_name, std::move(access)};
         p.ns = c->ns;
         p.secret_name = c->secret_name;
       }
@@ -169,7 +152,7 @@ PushRun Authority::push(const std::string& actor, const std::vector<std::string>
       p.report.serial = bundle.serial;
       p.bundle_sha256 = bundle.bundle_sha256;
       p.report.outcome = gateway.push(*target, bundle, options);
-      wipe(target->access.kubeconfig);
+      wipe_secret(target->access.kubeconfig);
     }
     p.report.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - started).count();
     return p;
@@ -238,18 +221,14 @@ std::vector<AccessCheck> Authority::check_cluster(const std::string& name, Clust
   {
     auto tx = impl_->read();
     impl_->require_initialized(*tx);
-    auto c = impl_->require_cluster(*tx, name);
-    auto sealed = tx->clusters().sealed_access(name);
-    if (!c.access || !sealed)
+    target = impl_->push_target(*tx, impl_->require_cluster(*tx, name));
+    if (!target)
       throw denied("cluster '" + name + "' has no kubeconfig; register one with 'meshtrust cluster add " + name +
                    " --kubeconfig FILE'");
-    pki::Bytes kubeconfig = impl_->unlock(*tx).open_blob(*sealed, kubeconfig_purpose(name));
-    ClusterAccessSpec access = *c.access;
-    access.kubeconfig.assign(kubeconfig.begin(), kubeconfig.end());
-    pki::wipe(kubeconfig);
-    target = PushTarget{name, c.ns, c.secret_name, std::move(access)};
   }
-  return gateway.check(*target, deadline);
+  auto rows = gateway.check(*target, deadline);
+  wipe_secret(target->access.kubeconfig);
+  return rows;
 }
 
 std::vector<PushRecord> Authority::push_history(const std::string& name, std::uint32_t limit) {
@@ -274,15 +253,15 @@ DeliveryReport Authority::delivery() {
   }
   auto& out = report.clusters;
   for (const auto& c : tx->clusters().list()) {
-    ClusterDelivery d{c.name, DeliveryState::Unmanaged, std::nullopt, std::nullopt, RootsStatus::NotChecked};
+    ClusterDelivery d{c.name, DeliveryState::Unmanaged, "", std::nullopt, std::nullopt, RootsStatus::NotChecked};
     if (auto it = last.find(c.name); it != last.end()) d.last_attempt = it->second;
     if (auto it = last_ok.find(c.name); it != last_ok.end()) d.last_success = it->second;
     if (auto it = roots.find(c.name); it != roots.end()) d.roots = it->second;
     if (c.access) {
-      std::string desired;
       if (c.current_serial)
         if (auto rec = tx->certificates().find(*c.current_serial))
-          desired = impl_->public_bundle(*tx, s, c.name, *rec).bundle_sha256;
+          d.desired_bundle_sha256 = impl_->public_bundle(*tx, s, c.name, *rec).bundle_sha256;
+      const std::string& desired = d.desired_bundle_sha256;
       if (d.last_attempt && d.last_attempt->result == PushResult::Failed)
         d.state = DeliveryState::Failing;
       else if (d.last_success && !desired.empty() && d.last_success->bundle_sha256 == desired)

@@ -11,6 +11,7 @@
 //            the new root any more: every cluster back under the old root and in sync, and, if
 //            intermediates under the new root ever signed, their workload TTL passed.
 // Pushing is the caller's (the CLI pushes after each step; so does the server's reconcile loop).
+#include <functional>
 #include <set>
 
 #include "ca/authority.h"
@@ -27,6 +28,18 @@ std::string date_tag(TimePoint now) {
   std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
                 static_cast<unsigned>(ymd.day()));
   return buf;
+}
+
+// The clusters whose current intermediate meshtrust holds the key of and whose issuer
+// `issuer_matches` accepts: those a step can re-issue itself.
+std::vector<std::string> held_key_clusters(Transaction& tx, const std::function<bool(const std::string&)>& issuer_matches) {
+  std::vector<std::string> names;
+  for (const auto& c : tx.clusters().list()) {
+    if (!c.current_serial) continue;
+    auto rec = tx.certificates().find(*c.current_serial);
+    if (rec && rec->key_id && issuer_matches(rec->issuer_serial)) names.push_back(c.name);
+  }
+  return names;
 }
 
 std::string list(const std::vector<std::string>& names, size_t max = 10) {
@@ -51,8 +64,8 @@ RootRotationStatus Authority::root_rotation(bool ignore_unmanaged) {
     return st;
   }
   const auto& r = *st.state;
-  std::map<std::string, DeliveryState> state;
-  for (const auto& d : delivery_report.clusters) state[d.cluster] = d.state;
+  std::map<std::string, ClusterDelivery> delivered;
+  for (auto& d : delivery_report.clusters) delivered.emplace(d.cluster, std::move(d));
 
   // Where every cluster stands. `settled_ms`: when the last cluster got its current bundle (the
   // first successful push of it); workload certificates signed by intermediates it replaced may
@@ -67,14 +80,13 @@ RootRotationStatus Authority::root_rotation(bool ignore_unmanaged) {
     settled_ms = std::max(settled_ms, rec->issued_at_ms);  // the one it replaced was current until then
     if (!c.access) {
       if (!ignore_unmanaged) unmanaged.push_back(c.name);
-    } else if (state[c.name] != DeliveryState::InSync) {
+    } else if (const auto& d = delivered[c.name]; d.state != DeliveryState::InSync) {
       not_in_sync.push_back(c.name);
     } else {
-      const std::string desired = impl_->public_bundle(*tx, s, c.name, *rec).bundle_sha256;
       std::int64_t first = 0;
       for (const auto& p : tx->pushes().history(c.name, 200)) {  // newest first
         if (p.result == PushResult::Failed) continue;
-        if (p.bundle_sha256 != desired) break;
+        if (p.bundle_sha256 != d.desired_bundle_sha256) break;
         first = p.time_ms;
       }
       settled_ms = std::max(settled_ms, first);
@@ -153,15 +165,10 @@ RootRotationRecord Authority::root_rotate_start(const std::string& actor, const 
   std::optional<pki::Certificate> cert;
   std::optional<pki::PrivateKey> key;
   if (o.import_cert_pem) {
-    try {
-      cert.emplace(pki::Certificate::from_pem(*o.import_cert_pem));
-      key.emplace(pki::PrivateKey::from_pem(*o.import_key_pem));
-    } catch (const pki::Error& e) {
-      throw invalid(std::string("the imported root is not usable: ") + e.what());
-    }
-    if (!cert->is_ca() || !cert->is_self_signed()) throw invalid("the imported certificate is not a self-signed CA");
-    if (!key->matches(cert->public_key())) throw invalid("the imported key does not match the imported certificate");
-    if (cert->not_after() <= to_seconds(now)) throw invalid("the imported root certificate has expired");
+    auto [c, k] = imported_root(*o.import_cert_pem, *o.import_key_pem, now);
+    cert.emplace(std::move(c));
+    key.emplace(std::move(k));
+    if (!cert->is_self_signed()) throw invalid("the imported certificate is not self-signed; a root of the mesh must be");
     if (cert->sha256_fingerprint() == old_root.fingerprint_sha256) throw invalid("the imported root is the current root");
   } else {
     pki::KeySpec spec = o.key_algorithm ? Impl::parse_key_spec(*o.key_algorithm) : profile.root_key;
@@ -199,11 +206,8 @@ RootRotationRecord Authority::root_rotate_start(const std::string& actor, const 
     pki::CertificateTemplate t{pki::Serial::random128(), cert->subject(), nb, na, profile.root_extensions()};
     r.cross_signed = pki::sign_certificate(t, cert->public_key(), old_cert, old_key).der();
   }
-  tx->rotation().put(r);
   s.trust_roots = {old_root.serial, rec.serial};
-  tx->settings().put_ca(s);
-  impl_->settings_changed();
-  impl_->commit(*tx, {{actor, o.import_cert_pem ? "root.import" : "root.create", std::nullopt, rec.serial, true,
+  impl_->store_rotation(*tx, s, r, {{actor, o.import_cert_pem ? "root.import" : "root.create", std::nullopt, rec.serial, true,
                        {{"subject", rec.subject},
                         {"key_algorithm", rec.key_algorithm},
                         {"not_after", rec.not_after},
@@ -233,12 +237,9 @@ RootRotationRecord Authority::root_rotate_advance(const std::string& actor, bool
     auto now_rec = tx->rotation().get();
     if (!now_rec || now_rec->phase != r.phase) throw conflict("the root rotation changed meanwhile; look at 'meshtrust root rotate status'");
     change(*tx, s);
-    tx->settings().put_ca(s);
-    impl_->settings_changed();
     r.phase = phase;
     r.phase_at_ms = impl_->clock.now().time_since_epoch().count();
-    tx->rotation().put(r);
-    impl_->commit(*tx, {{actor, "root_rotation.phase", std::nullopt, r.new_root, true,
+    impl_->store_rotation(*tx, s, r, {{actor, "root_rotation.phase", std::nullopt, r.new_root, true,
                          {{"phase", to_string(phase)}, {"old_root", r.old_root}, {"new_root", r.new_root}}}});
   };
 
@@ -252,17 +253,7 @@ RootRotationRecord Authority::root_rotate_advance(const std::string& actor, bool
   if (r.phase == RotationPhase::Reissuing) {
     // Resumable: whatever is still under the old root is re-issued now (a run killed half way
     // re-issues the rest); clusters holding their own keys must send a CSR themselves.
-    auto due = due_for_rotation();
-    std::vector<std::string> old;
-    {
-      auto tx = impl_->read();
-      for (const auto& name : due.due) {
-        auto c = tx->clusters().find(name);
-        if (!c || !c->current_serial) continue;
-        auto rec = tx->certificates().find(*c->current_serial);
-        if (rec && rec->issuer_serial != r.new_root) old.push_back(name);
-      }
-    }
+    auto old = held_key_clusters(*impl_->read(), [&](const std::string& issuer) { return issuer != r.new_root; });
     if (!old.empty()) {
       rotate(actor, old, {}, progress);
       moved = true;
@@ -285,11 +276,8 @@ RootRotationRecord Authority::root_rotate_advance(const std::string& actor, bool
       throw conflict("the root rotation changed meanwhile; look at 'meshtrust root rotate status'");
     s.root_serial = r.new_root;
     s.trust_roots.clear();  // the new root alone
-    tx->settings().put_ca(s);
-    impl_->settings_changed();
     tx->certificates().set_status(r.old_root, CertStatus::Superseded);  // archived: kept, never deleted
-    tx->rotation().clear();
-    impl_->commit(*tx, {{actor, "root_rotation.complete", std::nullopt, r.new_root, true,
+    impl_->store_rotation(*tx, s, std::nullopt, {{actor, "root_rotation.complete", std::nullopt, r.new_root, true,
                          {{"old_root", r.old_root}, {"new_root", r.new_root}, {"old_root_status", "archived"}}}});
   }
   return r;
@@ -307,15 +295,7 @@ RootRotationRecord Authority::root_rotate_abort(const std::string& actor, bool i
   // Every intermediate meshtrust holds the key of goes back under the old root (resumable: an
   // abort killed half way re-issues the rest when run again).
   auto back_under_old_root = [&] {
-    std::vector<std::string> names;
-    {
-      auto tx = impl_->read();
-      for (const auto& c : tx->clusters().list()) {
-        if (!c.current_serial) continue;
-        auto rec = tx->certificates().find(*c.current_serial);
-        if (rec && rec->key_id && rec->issuer_serial == r.new_root) names.push_back(c.name);
-      }
-    }
+    auto names = held_key_clusters(*impl_->read(), [&](const std::string& issuer) { return issuer == r.new_root; });
     if (names.empty()) return;
     rotate(actor, names, {}, progress);
     // The replaced intermediates were current until now: their workload certificates' TTL
@@ -338,12 +318,9 @@ RootRotationRecord Authority::root_rotate_abort(const std::string& actor, bool i
       auto tx = impl_->write();
       auto s = impl_->require_initialized(*tx);
       s.root_serial = r.old_root;
-      tx->settings().put_ca(s);
-      impl_->settings_changed();
       r.phase = RotationPhase::TrustBoth;
       r.phase_at_ms = impl_->clock.now().time_since_epoch().count();
-      tx->rotation().put(r);
-      impl_->commit(*tx, {{actor, "root_rotation.abort", std::nullopt, r.new_root, true,
+      impl_->store_rotation(*tx, s, r, {{actor, "root_rotation.abort", std::nullopt, r.new_root, true,
                            {{"from_phase", from}, {"to", "trust-both"}, {"old_root", r.old_root}, {"new_root", r.new_root}}}});
     }
     back_under_old_root();
@@ -365,11 +342,8 @@ RootRotationRecord Authority::root_rotate_abort(const std::string& actor, bool i
     throw conflict("the root rotation changed meanwhile; look at 'meshtrust root rotate status'");
   s.root_serial = r.old_root;
   s.trust_roots.clear();
-  tx->settings().put_ca(s);
-  impl_->settings_changed();
   tx->certificates().set_status(r.new_root, CertStatus::Superseded);  // archived, never deleted
-  tx->rotation().clear();
-  impl_->commit(*tx, {{actor, "root_rotation.abort", std::nullopt, r.new_root, true,
+  impl_->store_rotation(*tx, s, std::nullopt, {{actor, "root_rotation.abort", std::nullopt, r.new_root, true,
                        {{"from_phase", "trust-both"}, {"to", "none"}, {"old_root", r.old_root}, {"new_root", r.new_root}}}});
   return r;
 }

@@ -27,13 +27,9 @@ Bundle Authority::deliver_bundle(const std::string& actor, const std::string& na
 }
 
 CertificateRecord Authority::certificate(const std::string& serial) {
-  if (serial.empty() || serial.size() > 40 || serial.find_first_not_of("0123456789abcdef") != std::string::npos)
-    throw invalid("serial " + ca::quoted(serial) + " is not lowercase hex");
   auto tx = impl_->read();
   impl_->require_initialized(*tx);
-  auto rec = tx->certificates().find(serial);
-  if (!rec) throw not_found("no certificate with serial " + serial);
-  return *rec;
+  return impl_->find_certificate(*tx, serial);
 }
 
 Authority::ServerCredentials Authority::issue_server_certificate(const std::string& actor,

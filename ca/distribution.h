@@ -54,6 +54,9 @@ struct PushTarget {
   ClusterAccessSpec access;
 };
 
+// How long `cluster check` (CLI or REST) gives a cluster to answer everything it asks.
+inline constexpr std::chrono::seconds kAccessCheckDeadline{30};
+
 // One line of `cluster check`: reach, authentication, each permission a push needs.
 struct AccessCheck {
   std::string what;    // "reach", "authentication", "namespace istio-system", "get secrets", ...
@@ -118,6 +121,7 @@ std::string to_string(DeliveryState s);
 struct ClusterDelivery {
   std::string cluster;
   DeliveryState state = DeliveryState::Unmanaged;
+  std::string desired_bundle_sha256;  // the digest of its current bundle ("" without an intermediate)
   std::optional<PushRecord> last_attempt, last_success;
   RootsStatus roots = RootsStatus::NotChecked;  // as last seen by the reconcile loop
 };

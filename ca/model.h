@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ca/clock.h"
@@ -13,6 +14,14 @@ namespace meshtrust::ca {
 
 enum class CertKind { Root, Intermediate, Workload, Server };
 enum class CertStatus { Active, Superseded, Revoked };
+
+// The one of `values` whose to_string is `s`, or nullopt: the inverse of an enum's to_string.
+template <class E, size_t N>
+std::optional<E> enum_from(std::string_view s, const E (&values)[N]) {
+  for (E v : values)
+    if (to_string(v) == s) return v;
+  return std::nullopt;
+}
 
 std::string to_string(CertKind k);
 std::string to_string(CertStatus s);

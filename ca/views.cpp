@@ -114,7 +114,7 @@ nlohmann::json status_json(const StatusReport& s) {
     nlohmann::json j = {{"name", c.cluster.name},  {"serial", nullptr},
                         {"not_after", nullptr},    {"days_left", nullptr},
                         {"status", nullptr},       {"rotation_due", !c.rotation_due.empty()},
-                        {"due_reason", opt(c.rotation_due.empty() ? std::nullopt : std::optional<std::string>(c.rotation_due))},
+                        {"due_reason", c.rotation_due.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.rotation_due)},
                         {"delivery", to_string(c.delivery.state)},
                         {"last_push", nullptr},    {"last_push_result", nullptr},
                         {"last_successful_push", nullptr}};
@@ -220,7 +220,8 @@ PushRun push_run_from_json(const nlohmann::json& j) {
       p.outcome.warnings = r.at("warnings").get<std::vector<std::string>>();
       if (auto e = opt_str(r, "error")) p.outcome.error = *e;
       p.outcome.namespace_created = r.value("namespace_created", false);
-      if (auto roots = opt_str(r, "roots")) p.outcome.roots = *roots == "taken-up" ? RootsStatus::TakenUp : RootsStatus::Pending;
+      constexpr RootsStatus kRoots[] = {RootsStatus::TakenUp, RootsStatus::Pending};
+      if (auto roots = opt_str(r, "roots")) p.outcome.roots = enum_from(*roots, kRoots).value_or(RootsStatus::Pending);
       run.reports.push_back(std::move(p));
     }
     for (const auto& s : j.at("skipped")) run.skipped.emplace_back(s.at("cluster"), s.at("reason"));
@@ -300,8 +301,9 @@ StatusReport status_from_json(const nlohmann::json& j) {
       }
       if (auto why = opt_str(c, "due_reason")) cs.rotation_due = *why;
       cs.delivery.cluster = cs.cluster.name;
-      for (auto st : {DeliveryState::Unmanaged, DeliveryState::InSync, DeliveryState::Drifted, DeliveryState::Failing})
-        if (to_string(st) == c.at("delivery")) cs.delivery.state = st;
+      constexpr DeliveryState kStates[] = {DeliveryState::Unmanaged, DeliveryState::InSync, DeliveryState::Drifted,
+                                           DeliveryState::Failing};
+      cs.delivery.state = enum_from(c.at("delivery").get<std::string>(), kStates).value_or(DeliveryState::Unmanaged);
       if (auto t = opt_str(c, "last_push")) {
         PushRecord p;
         p.cluster = cs.cluster.name;

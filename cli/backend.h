@@ -55,9 +55,6 @@ class Backend {
   virtual void revoke_token(const std::string& id) = 0;
 };
 
-// How long `cluster check` gives a cluster to answer everything it asks.
-inline constexpr std::chrono::seconds kCheckDeadline{30};
-
 // The Authority over the local data dir, acting as `actor`. The gateway (the Kubernetes API
 // client) is made on first use: most commands never push.
 class LocalBackend final : public Backend {
@@ -93,7 +90,7 @@ class LocalBackend final : public Backend {
     return a_.push(actor_, names, o, gateway_(), p);
   }
   std::vector<ca::AccessCheck> check_cluster(const std::string& n) override {
-    return a_.check_cluster(n, gateway_(), kCheckDeadline);
+    return a_.check_cluster(n, gateway_(), ca::kAccessCheckDeadline);
   }
   std::vector<ca::PushRecord> push_history(const std::string& n, std::uint32_t limit) override {
     return a_.push_history(n, limit);

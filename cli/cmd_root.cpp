@@ -55,11 +55,10 @@ int push_after(Context& ctx, bool no_push) {
   ca::PushOptions o;
   auto run = ctx.authority().push(ctx.actor(), {}, o, ctx.gateway());
   size_t failed = 0;
-  for (const auto& r : run.reports) failed += r.outcome.result == ca::PushResult::Failed;
   std::string names;
   for (const auto& r : run.reports)
     if (r.outcome.result == ca::PushResult::Failed) {
-      names += (names.empty() ? "" : ", ") + r.cluster;
+      names += (failed++ ? ", " : "") + r.cluster;
       std::cerr << "warning: push to " << r.cluster << " failed: " << r.outcome.error << "\n";
     }
   if (ctx.output() == OutputFormat::Text)

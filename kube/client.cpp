@@ -207,13 +207,12 @@ struct Client::Impl {
     }
   }
 
-  // GET that answers nullopt for a missing object. Only a Status NotFound means missing: a
-  // proxy's bare 404 (a wrong path prefix) must not look like "no Secret yet".
+  // GET that answers nullopt for a missing object (ApiError::object_missing).
   std::optional<nlohmann::json> get_optional(const std::string& path, const std::string& what) {
     try {
       return call("GET", path, nullptr, what);
     } catch (const ApiError& e) {
-      if (e.status() == 404 && e.reason() == "NotFound") return std::nullopt;
+      if (e.object_missing()) return std::nullopt;
       throw;
     }
   }
@@ -279,7 +278,7 @@ bool Client::delete_secret(const std::string& ns, const std::string& name,
                 "secrets/" + ns + "/" + name);
     return true;
   } catch (const ApiError& e) {
-    if (e.status() == 404 && e.reason() == "NotFound") return false;
+    if (e.object_missing()) return false;
     throw;
   }
 }

@@ -62,6 +62,9 @@ class ApiError : public Error {
   const std::string& server_message() const { return d_.message; }
 
   bool not_found() const { return d_.status == 404; }
+  // The object is not there: a Status NotFound. A proxy's bare 404 (a wrong path prefix) is not
+  // this, and must not read as "no Secret yet".
+  bool object_missing() const { return d_.status == 404 && d_.reason == "NotFound"; }
   bool already_exists() const { return d_.status == 409 && d_.reason == "AlreadyExists"; }
   // A write lost a race (stale resourceVersion): re-read and decide again, never retry blindly.
   bool conflict() const { return d_.status == 409 && d_.reason != "AlreadyExists"; }

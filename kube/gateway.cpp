@@ -111,8 +111,6 @@ std::set<pki::Bytes> certificate_ders(const std::string& pem) {
   return out;
 }
 
-bool is_status_not_found(const ApiError& e) { return e.status() == 404 && e.reason() == "NotFound"; }
-
 std::string server_text(const ApiError& e) {
   if (!e.server_message().empty()) return e.server_message();
   return std::to_string(e.status()) + " " + e.reason();
@@ -198,7 +196,7 @@ class PushRun {
           written = true;
         }
       } catch (const ApiError& e) {
-        if (!e.conflict() && !e.already_exists() && !is_status_not_found(e)) throw;
+        if (!e.conflict() && !e.already_exists() && !e.object_missing()) throw;
         // Changed (or deleted) since we read it: read again and decide again.
       }
       if (written) {
@@ -279,7 +277,7 @@ class PushRun {
       return true;
     } catch (const ApiError& e) {
       if (e.already_exists()) return false;
-      if (!is_status_not_found(e)) throw;
+      if (!e.object_missing()) throw;
     }
     ensure_namespace();
     try {

@@ -193,20 +193,35 @@ void check_certificates(const std::string& pem, const std::string& where, const 
   }
 }
 
+// How a kubeconfig is read, by where it comes from.
+struct Reading {
+  // Parse the CA and client certificate and key to check them: off for a kubeconfig meshtrust
+  // stored itself after checking it (the transport parses them anyway).
+  bool verify_material = true;
+  // Honour file references and exec plugins: off for one sent over the network, where they would
+  // make the server read its own files or run a command on behalf of whoever sent it.
+  bool allow_references = true;
+};
+
+void refuse_reference(const Reading& how, const std::string& where, const char* key) {
+  if (!how.allow_references)
+    throw ConfigError(where + " refers to a file (" + key + "); a kubeconfig sent to the server must be self-contained "
+                      "(use the -data fields or a token)");
+}
+
 // A PEM value given inline (-data, base64) or as a file; "" if neither.
 std::string pem_field(const YAML::Node& node, const char* data_key, const char* file_key, const fs::path& base_dir,
-                      const std::string& where) {
+                      const std::string& where, const Reading& how) {
   std::string data = scalar(node, data_key, where);
   if (!data.empty()) return decode_data(data, where, data_key);
   std::string file = scalar(node, file_key, where);
-  if (!file.empty()) return read_referenced_file(resolve(base_dir, file), where + ": " + file_key);
-  return "";
+  if (file.empty()) return "";
+  refuse_reference(how, where, file_key);
+  return read_referenced_file(resolve(base_dir, file), where + ": " + file_key);
 }
 
-// `verify_material`: parse the CA and client certificate and key to check them (a kubeconfig from
-// a user); off for one meshtrust stored itself after checking it (the transport parses them anyway).
 void parse_cluster(const std::string& name, const YAML::Node& c, const fs::path& base_dir, ClusterAccess& out,
-                   bool verify_material) {
+                   const Reading& how) {
   const std::string where = "cluster '" + name + "'";
   std::string server = scalar(c, "server", where);
   if (server.empty()) throw ConfigError(where + " has no server");
@@ -219,8 +234,8 @@ void parse_cluster(const std::string& name, const YAML::Node& c, const fs::path&
     throw ConfigError(where + " uses proxy-url, which meshtrust does not support yet");
   out.insecure_skip_tls_verify = boolean(c, "insecure-skip-tls-verify", where);
   out.tls_server_name = scalar(c, "tls-server-name", where);
-  out.ca_pem = pem_field(c, "certificate-authority-data", "certificate-authority", base_dir, where);
-  if (!out.ca_pem.empty() && verify_material) check_certificates(out.ca_pem, where, "the certificate authority");
+  out.ca_pem = pem_field(c, "certificate-authority-data", "certificate-authority", base_dir, where, how);
+  if (!out.ca_pem.empty() && how.verify_material) check_certificates(out.ca_pem, where, "the certificate authority");
   if (out.insecure_skip_tls_verify && !out.ca_pem.empty())
     throw ConfigError(where + " sets both insecure-skip-tls-verify and a certificate authority; choose one");
   if (out.server.scheme == "http" && (!out.ca_pem.empty() || !out.tls_server_name.empty()))
@@ -292,7 +307,7 @@ ExecPlugin parse_exec(const YAML::Node& e, const fs::path& base_dir, const std::
   return x;
 }
 
-Auth parse_user(const std::string& name, const YAML::Node& u, const fs::path& base_dir, bool verify_material) {
+Auth parse_user(const std::string& name, const YAML::Node& u, const fs::path& base_dir, const Reading& how) {
   const std::string where = "user '" + name + "'";
   if (YAML::Node ap = u["auth-provider"]; ap && !ap.IsNull()) {
     std::string provider = ap.IsMap() ? scalar(ap, "name", where) : "";
@@ -319,14 +334,19 @@ Auth parse_user(const std::string& name, const YAML::Node& u, const fs::path& ba
                       "; meshtrust supports one authentication method per user");
   if (methods.empty()) return NoAuth{};
 
-  if (methods[0] == "exec") return parse_exec(exec, base_dir, where);
+  if (methods[0] == "exec") {
+    if (!how.allow_references)
+      throw ConfigError(where + " uses an exec credential plugin, which the server does not run for a remote caller; "
+                        "register this cluster from a local data dir, or use a token or client certificate");
+    return parse_exec(exec, base_dir, where);
+  }
   if (methods[0] == "client-certificate") {
     if (!has_key) throw ConfigError(where + " has a client certificate but no client key");
     if (!has_cert) throw ConfigError(where + " has a client key but no client certificate");
     ClientCertificate cc;
-    cc.cert_pem = pem_field(u, "client-certificate-data", "client-certificate", base_dir, where);
-    cc.key_pem = pem_field(u, "client-key-data", "client-key", base_dir, where);
-    if (!verify_material) return cc;
+    cc.cert_pem = pem_field(u, "client-certificate-data", "client-certificate", base_dir, where, how);
+    cc.key_pem = pem_field(u, "client-key-data", "client-key", base_dir, where, how);
+    if (!how.verify_material) return cc;
     check_certificates(cc.cert_pem, where, "the client certificate");
     try {
       auto key = pki::PrivateKey::from_pem(cc.key_pem);
@@ -340,6 +360,7 @@ Auth parse_user(const std::string& name, const YAML::Node& u, const fs::path& ba
   }
   if (!token_file.empty()) {
     // client-go: when both are set, the file wins (it is re-read as it rotates).
+    refuse_reference(how, where, "tokenFile");
     fs::path p = resolve(base_dir, token_file);
     std::error_code ec;
     if (!fs::exists(p, ec)) throw ConfigError(where + ": tokenFile '" + p.string() + "' does not exist");
@@ -359,7 +380,7 @@ std::string join_names(const std::map<std::string, YAML::Node>& m) {
 
 namespace {
 
-ClusterAccess parse(std::string_view text, const fs::path& base_dir, const std::string& context, bool verify_material) {
+ClusterAccess parse(std::string_view text, const fs::path& base_dir, const std::string& context, const Reading& how) {
   if (text.size() > kMaxKubeconfigBytes) throw ConfigError("kubeconfig is larger than 1 MiB");
   YAML::Node root;
   try {
@@ -392,14 +413,14 @@ ClusterAccess parse(std::string_view text, const fs::path& base_dir, const std::
     auto cl = clusters.find(out.cluster);
     if (cl == clusters.end())
       throw ConfigError(where + " refers to cluster '" + out.cluster + "', which the kubeconfig does not define");
-    parse_cluster(out.cluster, cl->second, base_dir, out, verify_material);
+    parse_cluster(out.cluster, cl->second, base_dir, out, how);
 
     out.auth = NoAuth{};
     if (!out.user.empty()) {
       auto us = users.find(out.user);
       if (us == users.end())
         throw ConfigError(where + " refers to user '" + out.user + "', which the kubeconfig does not define");
-      out.auth = parse_user(out.user, us->second, base_dir, verify_material);
+      out.auth = parse_user(out.user, us->second, base_dir, how);
       if (auto* x = std::get_if<ExecPlugin>(&out.auth)) x->cluster_config = exec_extension(cl->second);
     }
     if (out.server.scheme == "http" && std::holds_alternative<ClientCertificate>(out.auth))
@@ -413,43 +434,15 @@ ClusterAccess parse(std::string_view text, const fs::path& base_dir, const std::
 }  // namespace
 
 ClusterAccess parse_kubeconfig(std::string_view text, const fs::path& base_dir, const std::string& context) {
-  return parse(text, base_dir, context, true);
+  return parse(text, base_dir, context, {});
 }
 
 ClusterAccess parse_stored_kubeconfig(std::string_view text, const std::string& context) {
-  return parse(text, "/", context, false);
+  return parse(text, "/", context, {.verify_material = false});
 }
 
 ClusterAccess parse_self_contained_kubeconfig(std::string_view text, const std::string& context) {
-  if (text.size() > kMaxKubeconfigBytes) throw ConfigError("kubeconfig is larger than 1 MiB");
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(text));
-  } catch (const YAML::ParserException&) {
-    return parse_kubeconfig(text, "/", context);  // reports the parse error in its words
-  }
-  // Refused before parsing resolves anything: each of these would make the server read its own
-  // files or run a command on behalf of whoever sent the kubeconfig.
-  const std::pair<const char*, const char*> forbidden[] = {
-      {"clusters", "certificate-authority"}, {"users", "client-certificate"}, {"users", "client-key"},
-      {"users", "tokenFile"},                {"users", "exec"}};
-  if (root.IsMap()) {
-    for (const auto& [list, key] : forbidden) {
-      const YAML::Node entries = root[list];
-      if (!entries || !entries.IsSequence()) continue;
-      for (const auto& entry : entries) {
-        const char* item = std::string(list) == "clusters" ? "cluster" : "user";
-        if (!entry.IsMap() || !entry[item] || !entry[item].IsMap() || !entry[item][key]) continue;
-        std::string name = entry["name"] && entry["name"].IsScalar() ? entry["name"].Scalar() : "?";
-        if (std::string(key) == "exec")
-          throw ConfigError(std::string(item) + " '" + name + "' uses an exec credential plugin, which the server does not run "
-                            "for a remote caller; register this cluster from a local data dir, or use a token or client certificate");
-        throw ConfigError(std::string(item) + " '" + name + "' refers to a file (" + key + "); a kubeconfig sent to the "
-                          "server must be self-contained (use the -data fields or a token)");
-      }
-    }
-  }
-  return parse_kubeconfig(text, "/", context);
+  return parse(text, "/", context, {.allow_references = false});
 }
 
 ClusterAccess load_kubeconfig(const fs::path& file, const std::string& context) {

@@ -99,8 +99,8 @@ ClusterAccess parse_stored_kubeconfig(std::string_view text, const std::string& 
 
 // For a kubeconfig that arrives over the network (REST): like parse_kubeconfig, but it must be
 // self-contained. File references (certificate-authority, client-certificate, client-key,
-// tokenFile) and exec plugins are refused, since honouring them would read the server's files
-// or run commands on the server for the caller.
+// tokenFile) and exec plugins of the context it selects (the only one stored) are refused, since
+// honouring them would read the server's files or run commands on the server for the caller.
 ClusterAccess parse_self_contained_kubeconfig(std::string_view text, const std::string& context = "");
 
 // Reads `file` (at most kMaxKubeconfigBytes) and parses it relative to its own directory.

@@ -26,7 +26,9 @@ void add_ext(X509& cert, int nid, void* value, bool critical, const char* what) 
   check(X509_add1_ext_i2d(&cert, nid, value, critical ? 1 : 0, X509V3_ADD_REPLACE), std::string("add ") + what);
 }
 
-Bytes key_id_of(const PublicKey& key) {
+}  // namespace
+
+Bytes key_identifier(const PublicKey& key) {
   // RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING. Same as OpenSSL's
   // "hash", so our key ids equal what `openssl x509` writes for the same key.
   X509_PUBKEY* xpk = nullptr;
@@ -40,6 +42,13 @@ Bytes key_id_of(const PublicKey& key) {
   check(EVP_Digest(pk, static_cast<size_t>(pk_len), md, &md_len, EVP_sha1(), nullptr), "hash public key");
   return Bytes(md, md + md_len);
 }
+
+Bytes authority_key_identifier(const Certificate& issuer) {
+  Bytes id = issuer.subject_key_id();
+  return id.empty() ? key_identifier(issuer.public_key()) : id;
+}
+
+namespace {
 
 void add_basic_constraints(X509& cert, const BasicConstraints& bc) {
   BasicConstraintsPtr v(check_ptr(BASIC_CONSTRAINTS_new(), "allocate basicConstraints"));
@@ -147,10 +156,9 @@ Certificate sign_certificate(const CertificateTemplate& tmpl, const PublicKey& s
   if (!ext.extended_key_usage.empty()) add_eku(*cert, ext.extended_key_usage);
   if (!ext.dns_names.empty() || !ext.uris.empty() || !ext.ip_addresses.empty())
     add_san(*cert, ext.dns_names, ext.uris, ext.ip_addresses);
-  if (ext.subject_key_id) add_ski(*cert, key_id_of(subject_key));
+  if (ext.subject_key_id) add_ski(*cert, key_identifier(subject_key));
   if (ext.authority_key_id && issuer) {
-    Bytes id = issuer->subject_key_id();
-    add_aki(*cert, id.empty() ? key_id_of(issuer->public_key()) : id);
+    add_aki(*cert, authority_key_identifier(*issuer));
   }
 
   // X509_sign returns the signature size; 0 is failure.

@@ -54,6 +54,12 @@ struct CertificateTemplate {
   Extensions extensions;
 };
 
+// RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING, as `openssl x509` writes it.
+Bytes key_identifier(const PublicKey& key);
+// The key id an issuer's signatures name (AKI of certificates and CRLs): its subjectKeyIdentifier,
+// or method (1) over its key when it has none.
+Bytes authority_key_identifier(const Certificate& issuer);
+
 // Signs `tmpl` for `subject_key` with SHA-256. `issuer` is the issuing CA's certificate and
 // `issuer_key` its key; pass std::nullopt for a self-signed certificate (issuer_key is then the
 // subject's own key).

@@ -105,16 +105,6 @@ void add_crl_ext(X509_CRL& crl, int nid, void* value, const char* what) {
   check(X509_CRL_add1_ext_i2d(&crl, nid, value, 0, X509V3_ADD_REPLACE), std::string("add CRL ") + what);
 }
 
-Bytes issuer_key_id(const Certificate& issuer) {
-  Bytes id = issuer.subject_key_id();
-  if (!id.empty()) return id;
-  // No SKI: RFC 5280 §4.2.1.2 method (1), as sign_certificate does for its AKI.
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int md_len = 0;
-  check(X509_pubkey_digest(&issuer.raw(), EVP_sha1(), md, &md_len), "hash issuer public key");
-  return Bytes(md, md + md_len);
-}
-
 }  // namespace
 
 std::string to_string(RevocationReason r) {
@@ -269,7 +259,7 @@ Crl sign_crl(const CrlTemplate& tmpl, const Certificate& issuer, const PrivateKe
   // No X509_CRL_sort: it reorders by serial, and entries are written in the order given.
 
   AuthorityKeyIdPtr aki(check_ptr(AUTHORITY_KEYID_new(), "allocate authorityKeyIdentifier"));
-  Bytes key_id = issuer_key_id(issuer);
+  Bytes key_id = authority_key_identifier(issuer);
   aki->keyid = check_ptr(ASN1_OCTET_STRING_new(), "allocate key id");
   check(ASN1_OCTET_STRING_set(aki->keyid, key_id.data(), static_cast<int>(key_id.size())), "set key id");
   add_crl_ext(*crl, NID_authority_key_identifier, aki.get(), "authorityKeyIdentifier");
