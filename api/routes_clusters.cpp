@@ -1,7 +1,10 @@
 #include <httplib.h>
 
+#include <memory>
+
 #include <nlohmann/json.hpp>
 
+#include "api/bundle_body.h"
 #include "api/json_body.h"
 #include "api/metrics.h"
 #include "api/problem.h"
@@ -127,7 +130,7 @@ void add_cluster_routes(Router& r, ca::Authority& a, Metrics& m) {
 
   r.add("GET", std::string(kCluster) + "/cacerts", "clusters.cacerts",
         Access::roles_of({Role::Admin, Role::Issuer, Role::Auditor}, true),
-        [&a, &m](Call& c) {
+        [&a, &m, bodies = std::make_shared<BundleBodies>()](Call& c) {
           std::string format = c.req.has_param("format") ? c.req.get_param_value("format") : "json";
           if (format != "json" && format != "secret") throw bad_request("format must be 'json' or 'secret'");
           // The key goes only to the cluster itself, admins and issuers; auditors see the rest.
@@ -139,12 +142,7 @@ void add_cluster_routes(Router& r, ca::Authority& a, Metrics& m) {
             c.res.set_content(kube::to_yaml(kube::cacerts_secret(b, cl.ns, cl.secret_name)), "application/yaml");
             return;
           }
-          json j = {{"ca-cert.pem", b.ca_cert}, {"cert-chain.pem", b.cert_chain}, {"root-cert.pem", b.root_cert}};
-          if (!b.ca_key.empty()) j["ca-key.pem"] = b.ca_key;
-          if (!b.ca_crl.empty()) j["ca-crl.pem"] = b.ca_crl;
-          j["serial"] = b.serial;
-          j["bundle_sha256"] = b.bundle_sha256;
-          send_json(c, 200, j);
+          c.res.set_content(bodies->json_of(b), "application/json");
         },
         1);
 }

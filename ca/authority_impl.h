@@ -161,6 +161,38 @@ struct Authority::Impl {
     trust_cache_pem.clear();
   }
 
+  // Token records by id, for up to a second: a keep-alive client's every request would
+  // otherwise read the tokens table. Only ids that exist are kept (so the map is bounded by the
+  // tokens table, and capped), and the secret's hash is still compared on every request. A
+  // revoke through this process drops the entry at once; another process's revoke of the same
+  // data dir is seen within a second, like the trust bundle.
+  struct CachedToken {
+    TokenRecord record;
+    std::chrono::steady_clock::time_point read_at;
+  };
+  static constexpr std::size_t kTokenCacheCap = 4096;
+  std::mutex token_cache_mu;
+  std::map<std::string, CachedToken> token_cache;
+  std::optional<TokenRecord> token_record(const std::string& id) {
+    auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lock(token_cache_mu);
+      auto it = token_cache.find(id);
+      if (it != token_cache.end() && now - it->second.read_at < std::chrono::seconds(1)) return it->second.record;
+    }
+    std::optional<TokenRecord> rec = read()->tokens().find(id);
+    if (rec) {
+      std::lock_guard lock(token_cache_mu);
+      if (token_cache.size() >= kTokenCacheCap) token_cache.clear();
+      token_cache[id] = {*rec, now};
+    }
+    return rec;
+  }
+  void token_changed(const std::string& id) {
+    std::lock_guard lock(token_cache_mu);
+    token_cache.erase(id);
+  }
+
   // Audit-only events from concurrent requests share one transaction per batch.
   GroupCommit events{[this](const std::vector<AuditEvent>& batch) {
     auto tx = write();

@@ -50,16 +50,13 @@ void Authority::revoke_token(const std::string& actor, const std::string& id) {
   tx->tokens().revoke(id);
   impl_->commit(*tx, {{actor, "token.revoke", std::nullopt, std::nullopt, true,
                        {{"token_id", id}, {"role", to_string(rec->role)}, {"name", rec->name}}}});
+  impl_->token_changed(id);
 }
 
 std::optional<Principal> Authority::authenticate(const std::string& token) {
   auto parsed = parse_token(token);
   if (!parsed) return std::nullopt;
-  std::optional<TokenRecord> rec;
-  {
-    auto tx = impl_->read();
-    rec = tx->tokens().find(parsed->id);
-  }
+  std::optional<TokenRecord> rec = impl_->token_record(parsed->id);
   // Compare the hash even for an unknown id, so timing does not tell ids apart.
   auto presented = pki::sha256(pki::as_bytes(parsed->secret));
   pki::Bytes stored = rec ? pki::from_hex(rec->secret_hash) : pki::Bytes(32, 0);

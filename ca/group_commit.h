@@ -2,12 +2,18 @@
 // their events and one of them commits everything queued in a single transaction, so that
 // one fsync and one tree-head signature serve many requests. Each caller returns only once its
 // own event is durable (or throws what the commit threw).
+//
+// Events join the open batch. Its first member leads when no commit is running; otherwise the
+// leader of the running commit hands the lead to the open batch when it finishes. A caller
+// sleeps on its own batch's condition, not a shared one, so a finished commit wakes exactly the
+// callers it served and one caller of the next batch — not every waiter, who would then queue on
+// the shared mutex only to sleep again.
 #pragma once
 
 #include <condition_variable>
-#include <cstdint>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -21,51 +27,66 @@ class GroupCommit {
   explicit GroupCommit(CommitFn commit) : commit_(std::move(commit)) {}
 
   void record(AuditEvent event) {
-    std::unique_lock lock(mu_);
-    const std::uint64_t ticket = ++issued_;
-    pending_.push_back(std::move(event));
-    while (done_ < ticket) {
-      if (leader_) {
-        cv_.wait(lock);
-        continue;
-      }
-      // Become the leader: commit everything queued so far, including our own event.
-      leader_ = true;
-      std::vector<AuditEvent> batch;
-      batch.swap(pending_);
-      const std::uint64_t upto = issued_;
-      lock.unlock();
-      std::exception_ptr error;
-      try {
-        commit_(batch);
-      } catch (...) {
-        error = std::current_exception();
-      }
-      lock.lock();
-      if (error) failures_.push_back({done_ + 1, upto, error});
-      done_ = upto;
-      leader_ = false;
-      cv_.notify_all();
+    std::shared_ptr<Batch> mine;
+    bool lead = false;
+    {
+      std::lock_guard lock(mu_);
+      if (!open_) open_ = std::make_shared<Batch>();
+      mine = open_;
+      mine->events.push_back(std::move(event));
+      if (!leader_) leader_ = lead = true;
     }
-    for (const auto& f : failures_)
-      if (ticket >= f.from && ticket <= f.to) std::rethrow_exception(f.error);
-    // Forget failures every waiter has seen (all tickets up to done_ have returned or will
-    // check before the next batch completes); keep the list short.
-    if (failures_.size() > 16) failures_.erase(failures_.begin(), failures_.end() - 16);
+    if (!lead) {
+      std::unique_lock wait(mine->mu);
+      mine->cv.wait(wait, [&] { return mine->state == Batch::Done || mine->state == Batch::LeadOffered; });
+      if (mine->state == Batch::LeadOffered) {
+        mine->state = Batch::Led;
+        lead = true;
+      }
+    }
+    if (lead) lead_commit(*mine);
+    if (mine->error) std::rethrow_exception(mine->error);
   }
 
  private:
-  struct Failure {
-    std::uint64_t from, to;
-    std::exception_ptr error;
+  struct Batch {
+    enum : int { Queued, LeadOffered, Led, Done };
+    std::vector<AuditEvent> events;  // appended under mu_ while the batch is open_
+    std::exception_ptr error;        // written by its leader before Done
+    std::mutex mu;                   // guards state; cv signals its changes
+    std::condition_variable cv;
+    int state = Queued;
+    void set(int s) {
+      {
+        std::lock_guard lock(mu);
+        state = s;
+      }
+      if (s == Done) cv.notify_all(); else cv.notify_one();
+    }
   };
+
+  void lead_commit(Batch& b) {
+    {
+      std::lock_guard lock(mu_);
+      if (open_.get() == &b) open_.reset();  // closed: later events form the next batch
+    }
+    try {
+      commit_(b.events);
+    } catch (...) {
+      b.error = std::current_exception();
+    }
+    b.set(Batch::Done);
+    std::lock_guard lock(mu_);
+    if (open_)
+      open_->set(Batch::LeadOffered);  // one caller of the next batch takes the lead
+    else
+      leader_ = false;
+  }
+
   CommitFn commit_;
   std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<AuditEvent> pending_;
-  std::vector<Failure> failures_;
-  std::uint64_t issued_ = 0, done_ = 0;
-  bool leader_ = false;
+  std::shared_ptr<Batch> open_;  // the batch accepting events, if any
+  bool leader_ = false;          // a commit is running or its lead has been offered
 };
 
 }  // namespace meshtrust::ca

@@ -7,13 +7,13 @@
 #include <thread>
 
 #include <spdlog/async.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "api/server.h"
 #include "ca/errors.h"
 #include "ca/names.h"
 #include "cli/commands.h"
+#include "cli/log_sink.h"
 
 namespace meshtrust::cli {
 
@@ -68,13 +68,14 @@ int run_serve(Context& ctx, const ServeArgs& a) {
   ::signal(SIGPIPE, SIG_IGN);
 
   // Structured logs: one JSON object per line on stderr, UTC timestamps.
-  // Asynchronous: a request does not wait for its log line's write(2).
+  // Asynchronous: a request does not wait for its log line's write(2); written in blocks.
   spdlog::init_thread_pool(8192, 1);
-  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto sink = std::make_shared<BufferedFdSink>(STDERR_FILENO);
   auto logger = std::make_shared<spdlog::async_logger>("meshtrust", sink, spdlog::thread_pool(),
                                                        spdlog::async_overflow_policy::block);
   logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","event":%v})", spdlog::pattern_time_type::utc);
   spdlog::set_default_logger(logger);
+  spdlog::flush_every(std::chrono::seconds(1));
 
 
   api::Server server(ctx.authority(), ctx.gateway(), config);

@@ -2,6 +2,8 @@
 // audit events every change writes.
 #include <doctest/doctest.h>
 
+#include <thread>
+
 #include "ca/audit.h"
 #include "ca/profile.h"
 #include "pki/certificate.h"
@@ -193,4 +195,41 @@ TEST_CASE("ca.authority: every change is one audit event with a signed head; no 
     CHECK(pki::verify_sha256(audit_key, pki::as_bytes(ca::tree_head_message(h.tree_size, h.root_hash, h.timestamp_ms)),
                              h.signature));
   }
+}
+
+TEST_CASE("ca.authority: tokens authenticate until revoked or expired, also when recently used") {
+  AuthorityFixture fx;
+  fx.init();
+  auto t = fx.authority->create_token("local:test", ca::Role::Auditor, "alice", std::chrono::hours(1));
+  for (int i = 0; i < 3; ++i) {  // repeated use is served from the cache: same answer
+    auto who = fx.authority->authenticate(t.token);
+    REQUIRE(who);
+    CHECK(who->role == ca::Role::Auditor);
+    CHECK(who->name == "alice");
+  }
+  // A wrong secret for a known (and cached) id fails: the hash is compared on every request.
+  std::string forged = t.token;
+  forged.back() = forged.back() == '0' ? '1' : '0';
+  CHECK_FALSE(fx.authority->authenticate(forged));
+  // Expiry is checked against the clock on every request, cached or not.
+  fx.clock.advance(std::chrono::minutes(61));
+  CHECK_FALSE(fx.authority->authenticate(t.token));
+  fx.clock.advance(-std::chrono::minutes(61));
+  REQUIRE(fx.authority->authenticate(t.token));
+  // A revoke through this authority takes effect at once.
+  fx.authority->revoke_token("local:test", t.record.id);
+  CHECK_FALSE(fx.authority->authenticate(t.token));
+}
+
+TEST_CASE("ca.authority: another process's token revoke is seen within about a second") {
+  AuthorityFixture fx;
+  fx.init();
+  auto t = fx.authority->create_token("local:test", ca::Role::Admin, "ops", std::nullopt);
+  REQUIRE(fx.authority->authenticate(t.token));  // cached now
+  // Another authority over the same database file: a CLI run next to the server.
+  storage::SqliteStore other_store(fx.dir.file("meshtrust.db"));
+  ca::Authority other(other_store, fx.clock, [&](ca::KekSettings::Mode) { return fx.secret; });
+  other.revoke_token("local:test", t.record.id);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  CHECK_FALSE(fx.authority->authenticate(t.token));
 }
