@@ -5,6 +5,9 @@
 
 #include <thread>
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include <nlohmann/json.hpp>
 
 #include "api/auth_throttle.h"
@@ -64,6 +67,19 @@ std::string json_string(const std::string& s) {
   return out + "\"";
 }
 
+// The client certificate the peer presented in the TLS handshake (DER), if any.
+std::optional<pki::Bytes> client_certificate(const httplib::Request& req) {
+  if (!req.ssl) return std::nullopt;
+  X509* peer = SSL_get0_peer_certificate(req.ssl);
+  if (!peer) return std::nullopt;
+  unsigned char* der = nullptr;
+  int n = i2d_X509(peer, &der);
+  if (n <= 0) return std::nullopt;
+  pki::Bytes out(der, der + n);
+  OPENSSL_free(der);
+  return out;
+}
+
 }  // namespace
 
 void Router::handle(const std::string& route, const Access& access, const Handler& handler, int cluster_group,
@@ -82,18 +98,31 @@ void Router::handle(const std::string& route, const Access& access, const Handle
       failure = "malformed Authorization header";
       throw unauthorized("the Authorization header must be 'Bearer <token>'");
     }
+    auto certificate = client_certificate(req);
+    if (token && certificate) {
+      failure = "both a client certificate and a bearer token";
+      throw unauthorized("the request carries both a client certificate and a bearer token; send one of them");
+    }
     if (token) {
       call.who = authority_.authenticate(*token);
       if (!call.who) {
         failure = "unknown, revoked or expired token";
         throw unauthorized("the bearer token is not valid (unknown, revoked or expired)");
       }
+    } else if (certificate) {
+      auto login = authority_.authenticate_certificate(*certificate);
+      if (!login.who) {
+        failure = login.refusal;  // the specific reason goes to the audit log, not to the peer
+        throw unauthorized("the client certificate does not authenticate a principal (not one meshtrust issued for one, "
+                           "revoked, expired, or under a root no longer trusted)");
+      }
+      call.who = login.who;
     }
     switch (access.decide(call.who, call.cluster)) {
       case Decision::Allow: break;
       case Decision::Unauthenticated:
         failure = "no token";
-        throw unauthorized("this endpoint needs a bearer token");
+        throw unauthorized("this endpoint needs a bearer token or a client certificate");
       case Decision::Forbidden:
         failure = "role " + ca::to_string(call.who->role) + " may not call " + route;
         throw forbidden("role '" + ca::to_string(call.who->role) + "' may not " + req.method + " " + req.path);
@@ -104,7 +133,7 @@ void Router::handle(const std::string& route, const Access& access, const Handle
     }
     res.status = 200;  // handlers set another status when they mean one
     handler(call);
-    if (token) throttle_.on_success(req.remote_addr);
+    if (token || certificate) throttle_.on_success(req.remote_addr);
   } catch (const ApiError& e) {
     write_problem(res, e.status, e.type, e.title, e.what());
   } catch (const ca::Error& e) {

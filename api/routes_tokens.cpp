@@ -1,5 +1,7 @@
 #include <httplib.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "api/json_body.h"
@@ -14,25 +16,34 @@ namespace meshtrust::api {
 using ca::Role;
 using nlohmann::json;
 
+namespace {
+
+// The principal a new credential is for: fields role and name, or cluster for role 'cluster'.
+std::pair<Role, std::string> principal_fields(const json& body, const char* credential) {
+  auto role_text = opt_string(body, "role", 16);
+  if (!role_text) throw bad_request("field 'role' is required");
+  Role role = ca::role_from(*role_text);
+  auto name = opt_string(body, "name", 64), cluster = opt_string(body, "cluster", 63);
+  if (role == Role::Cluster) {
+    if (!cluster) throw bad_request(std::string("a cluster ") + credential + " needs field 'cluster'");
+    return {role, *cluster};
+  }
+  if (cluster) throw bad_request("field 'cluster' applies only to role 'cluster'");
+  if (!name) throw bad_request("field 'name' is required (it becomes the audit actor, e.g. admin:alice)");
+  return {role, *name};
+}
+
+}  // namespace
+
+// Credentials: bearer tokens and client certificates, both created by admins only.
 void add_token_routes(Router& r, ca::Authority& a) {
   const auto admins = Access::roles_of({Role::Admin});
   r.add("POST", "/v1/tokens", "tokens.create", admins, [&a](Call& c) {
     json body = json_body(c.req, {"role", "name", "cluster", "ttl_seconds"});
-    auto role_text = opt_string(body, "role", 16);
-    if (!role_text) throw bad_request("field 'role' is required");
-    Role role = ca::role_from(*role_text);
-    auto name = opt_string(body, "name", 64), cluster = opt_string(body, "cluster", 63);
-    if (role == Role::Cluster) {
-      if (!cluster) throw bad_request("a cluster token needs field 'cluster'");
-      name = cluster;
-    } else if (cluster) {
-      throw bad_request("field 'cluster' applies only to role 'cluster'");
-    } else if (!name) {
-      throw bad_request("field 'name' is required (it becomes the audit actor, e.g. admin:alice)");
-    }
+    auto [role, name] = principal_fields(body, "token");
     std::optional<std::chrono::seconds> ttl;
     if (auto t = opt_integer(body, "ttl_seconds")) ttl = std::chrono::seconds(*t);
-    auto created = a.create_token(c.actor(), role, *name, ttl);
+    auto created = a.create_token(c.actor(), role, name, ttl);
     json j = ca::to_json(created.record);
     j["token"] = created.token;
     c.res.status = 201;
@@ -46,6 +57,19 @@ void add_token_routes(Router& r, ca::Authority& a) {
   r.add("DELETE", "/v1/tokens/([^/]+)", "tokens.revoke", admins, [&a](Call& c) {
     a.revoke_token(c.actor(), c.req.matches[1].str());
     c.res.status = 204;
+  });
+  // Revoked like any certificate: POST /v1/certificates/{serial}/revoke.
+  r.add("POST", "/v1/client-certificates", "client_certificates.create", admins, [&a](Call& c) {
+    json body = json_body(c.req, {"role", "name", "cluster", "days", "csr"});
+    auto [role, name] = principal_fields(body, "client certificate");
+    std::optional<int> days;
+    if (auto d = opt_integer(body, "days")) days = static_cast<int>(std::clamp<long long>(*d, -1, 100000));
+    auto issued = a.issue_client_certificate(c.actor(), role, name, opt_string(body, "csr", 16 * 1024), days);
+    json j = ca::to_json(issued.record);
+    j["certificate_pem"] = issued.certificate_pem;
+    if (!issued.key_pem.empty()) j["key_pem"] = issued.key_pem;
+    c.res.status = 201;
+    c.res.set_content(j.dump(), "application/json");
   });
 }
 

@@ -45,6 +45,11 @@ bool TlsIdentity::configure(SSL_CTX& ctx) {
   SSL_CTX_set_cipher_list(&ctx, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
                                 "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305");
   SSL_CTX_set_cert_cb(&ctx, &TlsIdentity::select, this);
+  // Mutual TLS, optional: a client may present a certificate (and so proves it holds the key).
+  // Which certificates authenticate whom is the router's decision, by exact match against the
+  // client certificates meshtrust issued; the handshake accepts any, so that a refused one gets
+  // a problem+json answer and an audit event rather than a bare TLS alert.
+  SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, [](int, X509_STORE_CTX*) { return 1; });
   return true;
 }
 

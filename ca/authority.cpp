@@ -346,6 +346,7 @@ std::string to_string(CertKind k) {
     case CertKind::Root: return "root";
     case CertKind::Intermediate: return "intermediate";
     case CertKind::Workload: return "workload";
+    case CertKind::Client: return "client";
   }
   return "unknown";
 }
@@ -379,6 +380,7 @@ CertKind cert_kind_from(const std::string& s) {
   if (s == "intermediate") return CertKind::Intermediate;
   if (s == "workload") return CertKind::Workload;
   if (s == "server") return CertKind::Server;
+  if (s == "client") return CertKind::Client;
   throw Error(ErrorKind::Storage, "unknown certificate kind '" + s + "' in storage");
 }
 

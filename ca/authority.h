@@ -217,6 +217,25 @@ class Authority {
   // The principal a bearer token stands for, or nullopt if it is malformed, unknown, revoked or
   // expired (callers cannot tell which: that is deliberate).
   std::optional<Principal> authenticate(const std::string& token);
+
+  // Client certificates for mutual TLS: each authenticates one principal (role and name, as a
+  // token does) to the REST service. The key is generated here and returned once (never
+  // stored), or comes from the client's CSR and never leaves the client.
+  struct ClientCredentials {
+    CertificateRecord record;
+    std::string certificate_pem;  // the certificate, then the root that issued it
+    std::string key_pem;          // PKCS#8, when meshtrust generated the key; empty for a CSR
+  };
+  ClientCredentials issue_client_certificate(const std::string& actor, Role role, const std::string& name,
+                                             const std::optional<std::string>& csr_pem, std::optional<int> days);
+  // The principal of a client certificate as presented in a TLS handshake (DER), or the reason
+  // it authenticates nobody: not one meshtrust issued for a principal, revoked, outside its
+  // validity, or under a root no longer trusted. The handshake proved the peer holds its key.
+  struct CertificateLogin {
+    std::optional<Principal> who;
+    std::string refusal;
+  };
+  CertificateLogin authenticate_certificate(const pki::Bytes& der);
   // Records an event that changes no state (a delivery, a refused request) on its own.
   void record(const AuditEvent& event);
 

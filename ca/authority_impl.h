@@ -72,6 +72,48 @@ inline std::string bundle_digest(const Bundle& b) {
   return pki::to_hex(pki::sha256(pki::as_bytes(framed)));
 }
 
+// Records read from the database, kept for up to a second: the REST service's per-request
+// credential checks would otherwise read the same row for every request of a keep-alive
+// client. Only what exists is kept, so the map is bounded by its table (and capped).
+template <class V>
+class RecentReads {
+ public:
+  std::optional<V> get(const std::string& key) {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(key);
+    if (it == entries_.end() || std::chrono::steady_clock::now() - it->second.second >= std::chrono::seconds(1))
+      return std::nullopt;
+    return it->second.first;
+  }
+  void put(const std::string& key, V value) {
+    std::lock_guard lock(mu_);
+    if (entries_.size() >= kCap) entries_.clear();
+    entries_.insert_or_assign(key, std::pair{std::move(value), std::chrono::steady_clock::now()});
+  }
+  void drop(const std::string& key) {
+    std::lock_guard lock(mu_);
+    entries_.erase(key);
+  }
+  void clear() {
+    std::lock_guard lock(mu_);
+    entries_.clear();
+  }
+
+ private:
+  static constexpr std::size_t kCap = 4096;
+  std::mutex mu_;
+  std::map<std::string, std::pair<V, std::chrono::steady_clock::time_point>> entries_;
+};
+
+// The name of a principal (a token's or a client certificate's): a cluster's name for the
+// cluster role, else 1-64 of lowercase letters, digits, '-', '_', '.', '@'.
+inline void require_principal_name(Role role, const std::string& name, const std::string& what) {
+  if (role == Role::Cluster)
+    require_cluster_name(name);
+  else if (name.empty() || name.size() > 64 || name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_.@") != std::string::npos)
+    throw invalid(what + " " + ca::quoted(name) + " must be 1-64 of lowercase letters, digits, '-', '_', '.', '@'");
+}
+
 inline std::string join(const std::vector<std::string>& v, const std::string& sep) {
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
@@ -157,8 +199,11 @@ struct Authority::Impl {
   std::string trust_cache_pem;
   std::chrono::steady_clock::time_point trust_cache_at{};
   void settings_changed() {
-    std::lock_guard lock(trust_cache_mu);
-    trust_cache_pem.clear();
+    {
+      std::lock_guard lock(trust_cache_mu);
+      trust_cache_pem.clear();
+    }
+    client_cert_cache.clear();  // the trusted roots may have changed
   }
 
   // Token records by id, for up to a second: a keep-alive client's every request would
@@ -166,31 +211,31 @@ struct Authority::Impl {
   // tokens table, and capped), and the secret's hash is still compared on every request. A
   // revoke through this process drops the entry at once; another process's revoke of the same
   // data dir is seen within a second, like the trust bundle.
-  struct CachedToken {
-    TokenRecord record;
-    std::chrono::steady_clock::time_point read_at;
-  };
-  static constexpr std::size_t kTokenCacheCap = 4096;
-  std::mutex token_cache_mu;
-  std::map<std::string, CachedToken> token_cache;
+  RecentReads<TokenRecord> token_cache;
   std::optional<TokenRecord> token_record(const std::string& id) {
-    auto now = std::chrono::steady_clock::now();
-    {
-      std::lock_guard lock(token_cache_mu);
-      auto it = token_cache.find(id);
-      if (it != token_cache.end() && now - it->second.read_at < std::chrono::seconds(1)) return it->second.record;
-    }
+    if (auto hit = token_cache.get(id)) return hit;
     std::optional<TokenRecord> rec = read()->tokens().find(id);
-    if (rec) {
-      std::lock_guard lock(token_cache_mu);
-      if (token_cache.size() >= kTokenCacheCap) token_cache.clear();
-      token_cache[id] = {*rec, now};
-    }
+    if (rec) token_cache.put(id, *rec);
     return rec;
   }
-  void token_changed(const std::string& id) {
-    std::lock_guard lock(token_cache_mu);
-    token_cache.erase(id);
+  void token_changed(const std::string& id) { token_cache.drop(id); }
+
+  // Client certificates by fingerprint, with whether their issuer is still a trusted root, on
+  // the same terms: a revoke or root change through this process drops them all at once.
+  struct ClientCertificate {
+    CertificateRecord record;
+    bool issuer_trusted = false;
+  };
+  RecentReads<ClientCertificate> client_cert_cache;
+  std::optional<ClientCertificate> client_certificate(const std::string& fingerprint) {
+    if (auto hit = client_cert_cache.get(fingerprint)) return hit;
+    auto tx = read();
+    auto rec = tx->certificates().find_by_fingerprint(fingerprint);
+    if (!rec || rec->kind != CertKind::Client) return std::nullopt;
+    auto trust = require_initialized(*tx).trust();
+    ClientCertificate c{*rec, std::find(trust.begin(), trust.end(), rec->issuer_serial) != trust.end()};
+    client_cert_cache.put(fingerprint, c);
+    return c;
   }
 
   // Audit-only events from concurrent requests share one transaction per batch.

@@ -122,6 +122,7 @@ RevocationRecord Authority::revoke(const std::string& actor, const std::string& 
     events.front().details["crl"] = std::string("not published: ") + e.what();
   }
   impl_->commit(*tx, events);
+  if (rec.kind == CertKind::Client) impl_->client_cert_cache.clear();  // refused from the next request on
   return r;
 }
 

@@ -8,10 +8,7 @@ namespace meshtrust::ca {
 
 Authority::NewToken Authority::create_token(const std::string& actor, Role role, const std::string& name,
                                             std::optional<std::chrono::seconds> ttl) {
-  if (role == Role::Cluster)
-    require_cluster_name(name);
-  else if (name.empty() || name.size() > 64 || name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_.@") != std::string::npos)
-    throw invalid("token name " + ca::quoted(name) + " must be 1-64 of lowercase letters, digits, '-', '_', '.', '@'");
+  require_principal_name(role, name, "token name");
   if (ttl && (ttl->count() < 60 || ttl->count() > 10LL * 365 * 86400))
     throw invalid("token lifetime must be between 1 minute and 10 years");
   auto tx = impl_->write();
@@ -63,7 +60,7 @@ std::optional<Principal> Authority::authenticate(const std::string& token) {
   bool match = pki::constant_time_equal(presented, stored);
   if (!rec || !match || rec->revoked) return std::nullopt;
   if (rec->expires_at_ms && *rec->expires_at_ms <= impl_->clock.now().time_since_epoch().count()) return std::nullopt;
-  return Principal{rec->role, rec->name, rec->id};
+  return Principal{rec->role, rec->name, rec->id, ""};
 }
 
 void Authority::record(const AuditEvent& event) { impl_->events.record(event); }

@@ -12,7 +12,7 @@
 
 namespace meshtrust::ca {
 
-enum class CertKind { Root, Intermediate, Workload, Server };
+enum class CertKind { Root, Intermediate, Workload, Server, Client };
 enum class CertStatus { Active, Superseded, Revoked };
 
 // The one of `values` whose to_string is `s`, or nullopt: the inverse of an enum's to_string.
@@ -44,6 +44,7 @@ struct CertificateRecord {
   CertStatus status = CertStatus::Active;
   std::int64_t issued_at_ms = 0;
   pki::Bytes der;
+  std::optional<std::string> principal;  // kind Client: the principal it authenticates, e.g. "admin:alice"
 };
 
 struct CertificateFilter {

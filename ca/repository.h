@@ -21,6 +21,7 @@ class CertificateRepository {
   virtual ~CertificateRepository() = default;
   virtual void insert(const CertificateRecord& rec) = 0;
   virtual std::optional<CertificateRecord> find(const std::string& serial) = 0;
+  virtual std::optional<CertificateRecord> find_by_fingerprint(const std::string& fingerprint_sha256) = 0;
   virtual std::vector<CertificateRecord> list(const CertificateFilter& filter) = 0;
   virtual void set_status(const std::string& serial, CertStatus status) = 0;
 };

@@ -17,7 +17,8 @@ Role role_from(const std::string& s);  // throws ca::Error(InvalidRequest) namin
 struct Principal {
   Role role = Role::Auditor;
   std::string name;  // the token's name, or the cluster's name for Role::Cluster
-  std::string token_id;
+  std::string token_id;            // the bearer token's id, when a token authenticated it
+  std::string certificate_serial;  // the client certificate's serial, when one did
   std::string actor() const { return to_string(role) + ":" + name; }
 };
 

@@ -27,7 +27,7 @@ nlohmann::json opt(const std::optional<std::string>& v) { return v ? nlohmann::j
 }  // namespace
 
 nlohmann::json to_json(const CertificateRecord& r) {
-  return {{"serial", r.serial},
+  nlohmann::json j = {{"serial", r.serial},
           {"kind", to_string(r.kind)},
           {"cluster", opt(r.cluster)},
           {"subject", r.subject},
@@ -39,6 +39,8 @@ nlohmann::json to_json(const CertificateRecord& r) {
           {"key_algorithm", r.key_algorithm},
           {"key_held_by", r.key_id ? "meshtrust" : (r.from_csr ? "cluster" : "recipient")},
           {"fingerprint_sha256", r.fingerprint_sha256}};
+  if (r.principal) j["principal"] = *r.principal;
+  return j;
 }
 
 nlohmann::json to_json(const ClusterRecord& c) {
@@ -191,6 +193,7 @@ CertificateRecord certificate_from_json(const nlohmann::json& j) {
     if (held == "meshtrust") r.key_id = "remote";
     r.from_csr = held == "cluster";
     r.fingerprint_sha256 = j.at("fingerprint_sha256");
+    r.principal = opt_str(j, "principal");
     return r;
   });
 }

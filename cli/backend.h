@@ -53,6 +53,9 @@ class Backend {
                                                std::optional<std::chrono::seconds> ttl) = 0;
   virtual std::vector<ca::TokenRecord> tokens() = 0;
   virtual void revoke_token(const std::string& id) = 0;
+  virtual ca::Authority::ClientCredentials issue_client_certificate(ca::Role role, const std::string& name,
+                                                                    const std::optional<std::string>& csr_pem,
+                                                                    std::optional<int> days) = 0;
 };
 
 // The Authority over the local data dir, acting as `actor`. The gateway (the Kubernetes API
@@ -106,6 +109,10 @@ class LocalBackend final : public Backend {
   }
   std::vector<ca::TokenRecord> tokens() override { return a_.tokens(); }
   void revoke_token(const std::string& id) override { a_.revoke_token(actor_, id); }
+  ca::Authority::ClientCredentials issue_client_certificate(ca::Role r, const std::string& n, const std::optional<std::string>& csr,
+                                                            std::optional<int> days) override {
+    return a_.issue_client_certificate(actor_, r, n, csr, days);
+  }
 
  private:
   ca::Authority& a_;

@@ -2,6 +2,7 @@
 
 #include "ca/errors.h"
 #include "cli/commands.h"
+#include "cli/files.h"
 #include "cli/render.h"
 
 namespace meshtrust::cli {
@@ -11,20 +12,27 @@ namespace {
 struct TokenArgs {
   std::string role, name, cluster, id;
   long ttl_hours = 0;
+  // client-cert create
+  std::string csr, out;
+  std::optional<int> days;
+  bool force = false;
 };
 
-int run_create(Context& ctx, const TokenArgs& a) {
+// The principal a new credential is for, from --role with --name, or --cluster for role cluster.
+std::pair<ca::Role, std::string> principal_args(const TokenArgs& a, const std::string& credential) {
   ca::Role role = ca::role_from(a.role);
-  std::string name = a.name;
   if (role == ca::Role::Cluster) {
-    if (a.cluster.empty()) throw ca::invalid("a cluster token needs --cluster NAME");
-    if (!a.name.empty() && a.name != a.cluster) throw ca::invalid("a cluster token is named after its cluster; drop --name");
-    name = a.cluster;
-  } else if (!a.cluster.empty()) {
-    throw ca::invalid("--cluster applies only to --role cluster");
-  } else if (name.empty()) {
-    throw ca::invalid("name the token's holder with --name (it becomes the audit actor, e.g. admin:alice)");
+    if (a.cluster.empty()) throw ca::invalid("a cluster " + credential + " needs --cluster NAME");
+    if (!a.name.empty() && a.name != a.cluster) throw ca::invalid("a cluster " + credential + " is named after its cluster; drop --name");
+    return {role, a.cluster};
   }
+  if (!a.cluster.empty()) throw ca::invalid("--cluster applies only to --role cluster");
+  if (a.name.empty()) throw ca::invalid("name the " + credential + "'s holder with --name (it becomes the audit actor, e.g. admin:alice)");
+  return {role, a.name};
+}
+
+int run_create(Context& ctx, const TokenArgs& a) {
+  auto [role, name] = principal_args(a, "token");
   std::optional<std::chrono::seconds> ttl;
   if (a.ttl_hours > 0) ttl = std::chrono::hours(a.ttl_hours);
   auto t = ctx.backend().create_token(role, name, ttl);
@@ -36,6 +44,34 @@ int run_create(Context& ctx, const TokenArgs& a) {
     std::cout << t.token << "\n";
     std::cerr << "created " << ca::to_string(role) << " token " << t.record.id << " for " << name
               << "; it is shown only this once\n";
+  }
+  return 0;
+}
+
+// Writes client-cert.pem (the certificate, then the root) and, when meshtrust made the key,
+// client-key.pem (0600) into --out, all or nothing.
+int run_client_cert_create(Context& ctx, const TokenArgs& a) {
+  auto [role, name] = principal_args(a, "client certificate");
+  if (a.out.empty()) throw ca::invalid("client-cert create needs --out DIR for the certificate (and key)");
+  std::optional<std::string> csr;
+  if (!a.csr.empty()) csr = read_input_file(a.csr, "CSR", 16 * 1024);
+  const std::filesystem::path dir(a.out);
+  std::vector<std::filesystem::path> targets{dir / "client-cert.pem"};
+  if (!csr) targets.push_back(dir / "client-key.pem");
+  check_targets(targets, a.force);  // before issuing: a refusal leaves no certificate behind
+  auto issued = ctx.backend().issue_client_certificate(role, name, csr, a.days);
+  std::vector<PlannedFile> files{{dir / "client-cert.pem", issued.certificate_pem, false}};
+  if (!issued.key_pem.empty()) files.push_back({dir / "client-key.pem", issued.key_pem, true});
+  write_files(files, a.force);
+  if (ctx.output() == OutputFormat::Json) {
+    auto j = to_json(issued.record);
+    j["files"] = nlohmann::json::array();
+    for (const auto& f : files) j["files"].push_back(f.path.string());
+    std::cout << j.dump() << "\n";
+  } else {
+    std::cout << "issued client certificate " << issued.record.serial << " for " << *issued.record.principal << ", valid until "
+              << date_utc(issued.record.not_after) << "\n";
+    for (const auto& f : files) std::cout << "  " << f.path.string() << (f.secret ? " (0600)" : "") << "\n";
   }
   return 0;
 }
@@ -84,6 +120,18 @@ void add_token_commands(CLI::App& app, Action& action) {
       return 0;
     };
   });
+
+  auto* certs = app.add_subcommand("client-cert", "Client certificates for the REST API (mutual TLS, instead of a token)");
+  certs->require_subcommand(1);
+  auto* cc = certs->add_subcommand("create", "Issue a client certificate for a principal; revoke it with 'meshtrust revoke SERIAL'");
+  cc->add_option("--role", a->role, "admin, issuer, auditor or cluster")->required();
+  cc->add_option("--name", a->name, "Holder's name (the audit actor is ROLE:NAME)");
+  cc->add_option("--cluster", a->cluster, "For --role cluster: the cluster the certificate speaks for");
+  cc->add_option("--csr", a->csr, "The holder's CSR (PEM): its key never leaves the holder (default: a new ECDSA P-256 key)");
+  cc->add_option("--days", a->days, "Lifetime in days (default 30, at most 365)");
+  cc->add_option("--out", a->out, "Directory for client-cert.pem (and client-key.pem, 0600)")->required();
+  cc->add_flag("--force", a->force, "Overwrite existing files");
+  cc->callback([&action, a] { action = [a](Context& ctx) { return run_client_cert_create(ctx, *a); }; });
 }
 
 }  // namespace meshtrust::cli

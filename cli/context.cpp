@@ -74,11 +74,16 @@ ca::Authority& Context::open() {
 Backend& Context::backend() {
   if (backend_) return *backend_;
   if (remote()) {
+    if (options_.client_cert.empty() != options_.client_key.empty())
+      throw ca::invalid("--client-cert and --client-key go together");
+    const bool mtls = !options_.client_cert.empty();
     std::string token = options_.token;
-    if (token.empty())
+    if (token.empty() && !mtls)
       if (const char* env = std::getenv("MESHTRUST_TOKEN"); env && *env) token = env;
-    if (token.empty()) throw ca::invalid("--server needs a token: pass --token or set MESHTRUST_TOKEN");
-    backend_ = make_remote_backend({options_.server, token, options_.ca_file});
+    if (mtls && !token.empty()) throw ca::invalid("pass either --token or --client-cert, not both: the server takes one credential");
+    if (token.empty() && !mtls)
+      throw ca::invalid("--server needs a credential: pass --token (or set MESHTRUST_TOKEN), or --client-cert and --client-key");
+    backend_ = make_remote_backend({options_.server, token, options_.ca_file, options_.client_cert, options_.client_key});
   } else {
     backend_ = std::make_unique<LocalBackend>(authority(), actor(), [this]() -> ca::ClusterGateway& { return gateway(); });
   }

@@ -19,6 +19,7 @@ enum class OutputFormat { Text, Json };
 
 struct GlobalOptions {
   std::string server, token, ca_file;  // remote mode
+  std::string client_cert, client_key;   // remote mode with mutual TLS instead of a token
   std::string data_dir;
   std::string output = "text";
   std::string passphrase_file;

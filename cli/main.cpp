@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   app.add_option("--server", options.server, "Run against this meshtrust server (https://host:port) instead of a data dir");
   app.add_option("--token", options.token, "Bearer token for --server (else env MESHTRUST_TOKEN)");
   app.add_option("--ca-file", options.ca_file, "CA to verify --server with (e.g. the mesh's root-cert.pem)");
+  app.add_option("--client-cert", options.client_cert, "Client certificate for --server (mutual TLS; instead of --token)");
+  app.add_option("--client-key", options.client_key, "The key of --client-cert (PEM)");
   app.add_option("--data-dir", options.data_dir, "Data directory (default ./meshtrust-data, env MESHTRUST_DATA_DIR)");
   app.add_option("--output", options.output, "Output format: text or json")->check(CLI::IsMember({"text", "json"}));
   app.add_option("--passphrase-file", options.passphrase_file, "File holding the key passphrase (else env MESHTRUST_PASSPHRASE)");

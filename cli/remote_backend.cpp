@@ -10,6 +10,9 @@
 #include "ca/errors.h"
 #include "ca/merkle.h"
 #include "ca/views.h"
+#include "cli/files.h"
+#include "pki/certificate.h"
+#include "pki/error.h"
 #include "pki/encoding.h"
 #include "pki/key.h"
 
@@ -45,14 +48,29 @@ std::string query(const std::vector<std::pair<std::string, std::string>>& params
   return q;
 }
 
+// The client, with the client certificate when there is one: checked here first so that a bad
+// file gets a sentence rather than cpp-httplib's bare "not valid".
+httplib::Client make_client(const RemoteOptions& o) {
+  if (o.client_cert.empty()) return httplib::Client(o.url);
+  try {
+    auto chain = pki::Certificate::all_from_pem(read_input_file(o.client_cert, "client certificate", 64 * 1024));
+    auto key = pki::PrivateKey::from_pem(read_input_file(o.client_key, "client key", 64 * 1024));
+    if (chain.empty() || !key.matches(chain.front().public_key()))
+      throw ca::invalid("--client-key '" + o.client_key + "' is not the key of --client-cert '" + o.client_cert + "'");
+  } catch (const pki::Error& e) {
+    throw ca::invalid("--client-cert/--client-key: " + std::string(e.what()));
+  }
+  return httplib::Client(o.url, o.client_cert, o.client_key);
+}
+
 class RemoteBackend final : public Backend {
  public:
-  explicit RemoteBackend(const RemoteOptions& o) : client_(o.url) {
+  explicit RemoteBackend(const RemoteOptions& o) : client_(make_client(o)) {
     if (o.url.rfind("https://", 0) != 0) throw ca::invalid("--server must be an https:// URL");
     if (!client_.is_valid()) throw ca::invalid("--server '" + o.url.substr(0, 100) + "' is not a usable URL");
     if (!o.ca_file.empty()) client_.set_ca_cert_path(o.ca_file.c_str());
     client_.enable_server_certificate_verification(true);
-    client_.set_bearer_token_auth(o.token.c_str());
+    if (!o.token.empty()) client_.set_bearer_token_auth(o.token.c_str());
     client_.set_connection_timeout(10, 0);
     client_.set_read_timeout(600, 0);  // a fleet push answers when every cluster has
     client_.set_keep_alive(true);
@@ -278,6 +296,16 @@ class RemoteBackend final : public Backend {
     return out;
   }
   void revoke_token(const std::string& id) override { del("/v1/tokens/" + id, "revoking token " + id); }
+  ca::Authority::ClientCredentials issue_client_certificate(ca::Role role, const std::string& name,
+                                                            const std::optional<std::string>& csr_pem,
+                                                            std::optional<int> days) override {
+    json body = {{"role", ca::to_string(role)}};
+    body[role == ca::Role::Cluster ? "cluster" : "name"] = name;
+    if (csr_pem) body["csr"] = *csr_pem;
+    if (days) body["days"] = *days;
+    json j = post("/v1/client-certificates", body, "issuing a client certificate");
+    return {ca::certificate_from_json(j), j.at("certificate_pem"), j.value("key_pem", "")};
+  }
 
  private:
   static json options_json(const ca::IssueOptions& o) {

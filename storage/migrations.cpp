@@ -181,6 +181,33 @@ CREATE TABLE root_rotation (
   cross_signed   BLOB                   -- DER: the new root's key certified by the old root
 );
 )sql",
+    // 6: client certificates for mutual TLS (kind 'client'), each naming the principal it
+    // authenticates. The kind CHECK changes, so the table is rebuilt as in migration 3.
+    R"sql(
+CREATE TABLE certificates_v6 (
+  serial         TEXT PRIMARY KEY,
+  kind           TEXT NOT NULL CHECK (kind IN ('root','intermediate','workload','server','client')),
+  cluster        TEXT,
+  subject        TEXT NOT NULL,
+  issuer_serial  TEXT NOT NULL,
+  not_before     INTEGER NOT NULL,
+  not_after      INTEGER NOT NULL,
+  fingerprint    TEXT NOT NULL UNIQUE,
+  profile        TEXT NOT NULL,
+  key_algorithm  TEXT NOT NULL,
+  key_id         TEXT REFERENCES keys(id),
+  from_csr       INTEGER NOT NULL,
+  status         TEXT NOT NULL CHECK (status IN ('active','superseded','revoked')),
+  issued_at_ms   INTEGER NOT NULL,
+  der            BLOB NOT NULL,
+  principal      TEXT CHECK ((kind = 'client') = (principal IS NOT NULL))
+);
+INSERT INTO certificates_v6 SELECT *, NULL FROM certificates;
+DROP TABLE certificates;
+ALTER TABLE certificates_v6 RENAME TO certificates;
+CREATE INDEX certificates_by_cluster ON certificates(cluster, kind);
+CREATE INDEX certificates_by_not_after ON certificates(not_after);
+)sql",
 };
 
 }  // namespace

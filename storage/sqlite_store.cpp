@@ -37,8 +37,8 @@ class Certificates final : public ca::CertificateRepository {
   void insert(const ca::CertificateRecord& r) override {
     db_.prepare(
            "INSERT INTO certificates (serial, kind, cluster, subject, issuer_serial, not_before, not_after, fingerprint, "
-           "profile, key_algorithm, key_id, from_csr, status, issued_at_ms, der) "
-           "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)")
+           "profile, key_algorithm, key_id, from_csr, status, issued_at_ms, der, principal) "
+           "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)")
         .bind(1, r.serial)
         .bind(2, ca::to_string(r.kind))
         .bind(3, r.cluster)
@@ -54,12 +54,19 @@ class Certificates final : public ca::CertificateRepository {
         .bind(13, ca::to_string(r.status))
         .bind(14, r.issued_at_ms)
         .bind(15, r.der)
+        .bind(16, r.principal)
         .run();
   }
 
   std::optional<ca::CertificateRecord> find(const std::string& serial) override {
     auto& st = db_.prepare(std::string(kSelect) + " WHERE serial = ?1");
     st.bind(1, serial);
+    return one_row(st, read);
+  }
+
+  std::optional<ca::CertificateRecord> find_by_fingerprint(const std::string& fingerprint) override {
+    auto& st = db_.prepare(std::string(kSelect) + " WHERE fingerprint = ?1");
+    st.bind(1, fingerprint);
     return one_row(st, read);
   }
 
@@ -81,7 +88,7 @@ class Certificates final : public ca::CertificateRepository {
  private:
   static constexpr const char* kSelect =
       "SELECT serial, kind, cluster, subject, issuer_serial, not_before, not_after, fingerprint, profile, key_algorithm, "
-      "key_id, from_csr, status, issued_at_ms, der FROM certificates";
+      "key_id, from_csr, status, issued_at_ms, der, principal FROM certificates";
 
   static ca::CertificateRecord read(Statement& st) {
     ca::CertificateRecord r;
@@ -100,6 +107,7 @@ class Certificates final : public ca::CertificateRepository {
     r.status = ca::cert_status_from(st.text(12));
     r.issued_at_ms = st.int64(13);
     r.der = st.blob(14);
+    r.principal = st.opt_text(15);
     return r;
   }
 

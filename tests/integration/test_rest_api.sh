@@ -374,6 +374,7 @@ GET /v1/audit/public-key admin,auditor audit.public-key
 POST /v1/tokens admin tokens.create
 GET /v1/tokens admin tokens.list
 DELETE /v1/tokens/{id} admin tokens.revoke
+POST /v1/client-certificates admin client_certificates.create
 POST /v1/push admin,issuer push.fleet
 POST /v1/clusters/{name}/push admin,issuer clusters.push
 GET /v1/clusters/{name}/check admin,issuer clusters.check
@@ -414,7 +415,7 @@ for (m, p), op in sorted(listed.items()):
 print("\n".join(errs), file=sys.stderr)
 sys.exit(1 if errs else 0)
 PY
-[[ $(wc -l <"$T/ops.txt") == 29 ]] || bad "the OpenAPI document lists $(wc -l <"$T/ops.txt") operations, want 29"
+[[ $(wc -l <"$T/ops.txt") == 30 ]] || bad "the OpenAPI document lists $(wc -l <"$T/ops.txt") operations, want 30"
 probe_path() { local p="${1//\{name\}/probe-none}"; p="${p//\{serial\}/00}"; echo "${p//\{id\}/0000000000000000}"; }
 is_generic_404() { [[ $CODE == 404 ]] && grep -q '"detail":"no such endpoint' "$REST_BODY"; }
 as "$ADMIN"

@@ -2,8 +2,9 @@
 # shellcheck disable=SC2034  # REST_* settings are read by the functions of lib/rest_common.sh
 # REST authorization matrix (issue 4, acceptance 1): every route registered in api/routes_*.cpp × every
 # principal — admin, issuer, auditor, cluster:c1 on its own cluster, cluster:c1 on another cluster (c2), a
-# revoked token, an expired token, malformed Authorization headers ("Bearer", "Basic x", "Bearer mtk_bad")
-# and no token — gets the expected status. Denied answers are problem+json and leak nothing (no PEM, no
+# revoked token, an expired token, malformed Authorization headers ("Bearer", "Basic x", "Bearer mtk_bad"),
+# no token, and client certificates (mutual TLS): an auditor's, cluster:c1's, a revoked one, a look-alike
+# meshtrust never issued, and a valid one sent together with a token — gets the expected status. Denied answers are problem+json and leak nothing (no PEM, no
 # key, no token, no other cluster's data); 401s carry a Bearer challenge; a cluster asking about another
 # cluster gets exactly the 404 of an unregistered cluster; cacerts carries ca-key.pem for cluster:c1,
 # admin and issuer but never for the auditor; every 401/403 (and hidden 404) is one
@@ -66,6 +67,35 @@ TOK[c1x]="${TOK[c1]}"
 TOK[c3]=$(api_token cluster c3)
 TOK[revoked]=$(api_token cluster c1)                   # a revoked cluster:c1 token
 req DELETE "/v1/tokens/$(token_id "${TOK[revoked]}")"; [[ $CODE == 204 ]] || fail "revoking a token: HTTP $CODE"
+api_cert() {  # DIR ROLE NAME: a client certificate (and key) made through POST /v1/client-certificates as admin
+  local body
+  if [[ $2 == cluster ]]; then body="{\"role\":\"cluster\",\"cluster\":\"$3\"}"; else body="{\"role\":\"$2\",\"name\":\"$3\"}"; fi
+  REST_TOKEN="${TOK[admin]}" req POST /v1/client-certificates -H "Content-Type: application/json" -d "$body"
+  [[ $CODE == 201 ]] || fail "admin POST /v1/client-certificates $body: HTTP $CODE $(head -c 300 "$REST_BODY")"
+  mkdir -p "$1"
+  jget "$REST_BODY" 'j["certificate_pem"]' >"$1/cert.pem"; jget "$REST_BODY" 'j["key_pem"]' >"$1/key.pem"
+  jget "$REST_BODY" 'j["serial"]'
+}
+declare -A CERT
+api_cert "$T/cert-auditor" auditor aude-cert >/dev/null; CERT[cert-auditor]="$T/cert-auditor"
+api_cert "$T/cert-c1" cluster c1 >/dev/null; CERT[cert-c1]="$T/cert-c1"
+REVOKED_CERT=$(api_cert "$T/cert-revoked" admin gone)   # a revoked admin certificate
+REST_TOKEN="${TOK[admin]}" req POST "/v1/certificates/$REVOKED_CERT/revoke" -H "Content-Type: application/json" \
+  -d '{"reason":"keyCompromise"}'
+[[ $CODE == 200 ]] || fail "revoking a client certificate: HTTP $CODE"
+CERT[cert-revoked]="$T/cert-revoked"
+# A look-alike: same subject and extensions as the auditor's, signed by a throwaway CA of the same key type.
+mkdir -p "$T/cert-foreign"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout "$T/cert-foreign/ca.key" \
+  -out "$T/cert-foreign/ca.pem" -days 2 -subj "/O=Istio/CN=Root CA" 2>/dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/cert-foreign/key.pem" \
+  -out "$T/cert-foreign/req.csr" -subj "/O=meshtrust/OU=auditor/CN=aude-cert" 2>/dev/null
+printf 'basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\nsubjectAltName=URI:urn:meshtrust:principal:auditor:aude-cert\n' \
+  >"$T/cert-foreign/ext"
+openssl x509 -req -in "$T/cert-foreign/req.csr" -CA "$T/cert-foreign/ca.pem" -CAkey "$T/cert-foreign/ca.key" -set_serial 7 \
+  -days 1 -extfile "$T/cert-foreign/ext" -out "$T/cert-foreign/cert.pem" 2>/dev/null
+CERT[cert-foreign]="$T/cert-foreign"
+CERT[cert+token]="$T/cert-auditor"; TOK[cert+token]="${TOK[auditor]}"   # two credentials in one request
 VICTIM_TOK=$(api_token auditor victim)   # denied principals try to revoke this one
 DOOMED_TOK=$(api_token auditor doomed)   # the admin revokes this one
 # Intermediates to revoke: one each for the admin's and the issuer's cell; denied principals try the victim's.
@@ -83,11 +113,13 @@ req GET /v1/audit/tree-head; [[ $CODE == 200 ]] || fail "admin GET tree-head: $C
 N0=$(jget "$REST_BODY" 'j["tree_size"]')
 unset REST_TOKEN
 
-declare -A ACTOR=([admin]=admin:alice [issuer]=issuer:ivan [auditor]=auditor:aude [c1]=cluster:c1 [c1x]=cluster:c1)
+declare -A ACTOR=([admin]=admin:alice [issuer]=issuer:ivan [auditor]=auditor:aude [c1]=cluster:c1 [c1x]=cluster:c1
+                  [cert-auditor]=auditor:aude-cert [cert-c1]=cluster:c1)
 declare -A HDR=([hdr-bearer]="Bearer" [hdr-basic]="Basic x" [hdr-badtok]="Bearer mtk_bad")
-PRINCIPALS=(admin issuer auditor c1 c1x revoked expired hdr-bearer hdr-basic hdr-badtok none)
-is_invalid() { [[ "$1" == revoked || "$1" == expired || "$1" == hdr-* ]]; }
-role_of() { case "$1" in admin|issuer|auditor) echo "$1" ;; c1|c1x) echo cluster ;; *) echo none ;; esac; }
+PRINCIPALS=(admin issuer auditor c1 c1x revoked expired hdr-bearer hdr-basic hdr-badtok none
+            cert-auditor cert-c1 cert-revoked cert-foreign cert+token)
+is_invalid() { [[ "$1" == revoked || "$1" == expired || "$1" == hdr-* || "$1" == cert-revoked || "$1" == cert-foreign || "$1" == cert+token ]]; }
+role_of() { case "$1" in admin|issuer|auditor) echo "$1" ;; cert-auditor) echo auditor ;; c1|c1x|cert-c1) echo cluster ;; *) echo none ;; esac; }
 
 mkcsr() {  # mkcsr OUT_JSON: a fresh P-256 CSR wrapped as {"csr": ...}
   openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/csr.key" -subj "/O=x/CN=x" \
@@ -117,6 +149,7 @@ ROWS=(
   "GET /v1/audit/public-key audit.public-key auditors 200"
   "GET /v1/tokens tokens.list admins 200"
   "POST /v1/tokens tokens.create admins 201"
+  "POST /v1/client-certificates client_certificates.create admins 201"
   "POST /v1/clusters clusters.create operators 201"
   "POST /v1/clusters/{c}/intermediates clusters.issue operators 201"
   "POST /v1/clusters/{c}/csr clusters.csr operators+own 201"
@@ -140,7 +173,7 @@ allowed_roles() {
 
 target_cluster() {  # ROUTE PRINCIPAL -> the {c} of this cell
   local route="$1" p="$2"
-  case "$p" in c1) echo c1; return ;; c1x) echo c2; return ;; esac
+  case "$p" in c1|cert-c1) echo c1; return ;; c1x) echo c2; return ;; esac
   case "$route" in
     clusters.issue)  case "$p" in admin) echo iss-admin ;; issuer) echo iss-issuer ;; *) echo iss-victim ;; esac ;;
     clusters.csr)    case "$p" in admin) echo csr-admin ;; issuer) echo csr-issuer ;; *) echo csr-victim ;; esac ;;
@@ -180,10 +213,12 @@ for row in "${ROWS[@]}"; do
     case "$p" in admin|issuer) rev="${REV_SERIAL[$p]}" ;; *) rev="${REV_SERIAL[victim]}" ;; esac
     u="${u//\{rev\}/$rev}"
     exp=$(expected_code "$route" "$access" "$ok" "$p")
-    REST_TOKEN=""; REST_AUTH_HEADER=""; REST_SRC=""
+    REST_TOKEN=""; REST_AUTH_HEADER=""; REST_SRC=""; REST_CERT=""; REST_KEY=""
     case "$p" in
       hdr-*) REST_AUTH_HEADER="${HDR[$p]}" ;;
       none) ;;
+      cert-*) REST_CERT="${CERT[$p]}/cert.pem"; REST_KEY="${CERT[$p]}/key.pem" ;;
+      cert+token) REST_CERT="${CERT[$p]}/cert.pem"; REST_KEY="${CERT[$p]}/key.pem"; REST_TOKEN="${TOK[$p]}" ;;
       *) REST_TOKEN="${TOK[$p]}" ;;
     esac
     peer=127.0.0.1
@@ -195,6 +230,7 @@ for row in "${ROWS[@]}"; do
     extra=()
     case "$route" in
       tokens.create)   echo "{\"role\":\"auditor\",\"name\":\"made-by-$p\"}" >"$T/reqbody" ;;
+      client_certificates.create) echo "{\"role\":\"auditor\",\"name\":\"cert-by-${p/+/-}\"}" >"$T/reqbody" ;;
       clusters.create) echo "{\"name\":\"new-$p\"}" >"$T/reqbody" ;;
       clusters.issue)  echo '{}' >"$T/reqbody" ;;
       push.fleet)      echo '{"all": true}' >"$T/reqbody" ;;
@@ -209,7 +245,7 @@ for row in "${ROWS[@]}"; do
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$method" "$u" "$p" "$exp" "$CODE" "$CTYPE" "$peer" "$route" "$actor" >>"$MAN"
   done
 done
-REST_TOKEN=""; REST_AUTH_HEADER=""; REST_SRC=""
+REST_TOKEN=""; REST_AUTH_HEADER=""; REST_SRC=""; REST_CERT=""; REST_KEY=""
 healthy || fail "the server is not healthy after the matrix"
 
 # ---- Everything the server knows, for the leak checks and the audit comparison -----------------------
@@ -266,7 +302,7 @@ for r in rows:
             fails.append("%s: denied body is not a valid problem: %r" % (name, body[:200]))
         leaks = [s for s in ("-----BEGIN", "PRIVATE KEY", "mtk_", KEY_B64) if s in text]
         leaks += ["a token" for s in secrets if s in text or s.split("_")[-1] in text]
-        own = "c1" if p in ("c1", "c1x") else None  # cluster:c1 may hear about its own intermediate
+        own = "c1" if p in ("c1", "c1x", "cert-c1") else None  # cluster:c1 may hear about its own intermediate
         leaks += ["certificate " + s for s, c in owner.items()
                   if s in text and s not in url and not (own and c == own)]
         path_cluster = re.match(r"/v1/clusters/([^/?]+)", url)
@@ -282,7 +318,7 @@ for r in rows:
         elif code_i == 403 or (code_i == 404 and p == "c1x"):
             expected_events[("authz.failure", actor, route, method)] += 1
     if route == "clusters.cacerts" and code_i == 200:
-        want_key = p in ("admin", "issuer", "c1")
+        want_key = p in ("admin", "issuer", "c1", "cert-c1")
         if "format=secret" in url:
             try:
                 doc = yaml.safe_load(body)
@@ -370,10 +406,13 @@ req GET /v1/clusters/c1/cacerts
 REST_TOKEN="${TOK[admin]}"
 req GET /v1/clusters; cp "$REST_BODY" "$T/clusters.json"
 req GET /v1/tokens; cp "$REST_BODY" "$T/tokens.json"
-python3 - "$T/clusters.json" "$T/tokens.json" "$C1_SERIAL" "$C2_SERIAL" "$(token_id "$VICTIM_TOK")" "$(token_id "$DOOMED_TOK")" <<'PY' >"$T/effects.out" || true
+req GET /v1/certificates; cp "$REST_BODY" "$T/certs-after.json"
+python3 - "$T/clusters.json" "$T/tokens.json" "$C1_SERIAL" "$C2_SERIAL" "$(token_id "$VICTIM_TOK")" "$(token_id "$DOOMED_TOK")" \
+  "$T/certs-after.json" <<'PY' >"$T/effects.out" || true
 import json, sys
 cl = {c["name"]: c for c in json.load(open(sys.argv[1]))["clusters"]}
 toks = json.load(open(sys.argv[2]))["tokens"]
+client_certs = [c for c in json.load(open(sys.argv[7]))["certificates"] if c["kind"] == "client"]
 c1s, c2s, victim, doomed = sys.argv[3:7]
 out = []
 def want(cond, msg):
@@ -384,7 +423,8 @@ for p in ("admin", "issuer"):
     want(cl.get("iss-" + p, {}).get("intermediate_serial"), "POST intermediates as %s did not issue for iss-%s" % (p, p))
     want(cl.get("csr-" + p, {}).get("intermediate_serial"), "POST csr as %s did not issue for csr-%s" % (p, p))
     want("del-" + p not in cl, "DELETE as %s did not remove del-%s" % (p, p))
-for p in ("auditor", "c1", "c1x", "revoked", "expired", "hdr-bearer", "hdr-basic", "hdr-badtok", "none"):
+for p in ("auditor", "c1", "c1x", "revoked", "expired", "hdr-bearer", "hdr-basic", "hdr-badtok", "none",
+          "cert-auditor", "cert-c1", "cert-revoked", "cert-foreign", "cert+token"):
     want("new-" + p not in cl, "a denied POST /v1/clusters (%s) registered new-%s" % (p, p))
 want(not cl.get("iss-victim", {}).get("intermediate_serial"), "a denied POST intermediates issued for iss-victim")
 want(not cl.get("csr-victim", {}).get("intermediate_serial"), "a denied POST csr issued for csr-victim")
@@ -398,6 +438,8 @@ want(by_id.get(victim, {}).get("revoked") is False, "a denied DELETE /v1/tokens 
 made = sorted(t["name"] for t in toks if t["name"].startswith("made-by-"))
 want(made == ["made-by-admin"], "tokens created through POST /v1/tokens: %s, want only made-by-admin" % made)
 want(all("token" not in t and "secret_hash" not in t for t in toks), "GET /v1/tokens shows secrets or hashes")
+made = sorted(c["principal"] for c in client_certs if c["principal"].startswith("auditor:cert-by-"))
+want(made == ["auditor:cert-by-admin"], "client certificates issued through POST /v1/client-certificates: %s, want only auditor:cert-by-admin" % made)
 print("\n".join(out))
 PY
 while IFS= read -r line; do [[ -n "$line" ]] && bad "$line"; done <"$T/effects.out"

@@ -80,6 +80,8 @@ req() {
   if [[ -n "${REST_CA:-}" ]]; then args+=(--cacert "$REST_CA"); else args+=(-k); fi
   if [[ -n "${REST_AUTH_HEADER:-}" ]]; then args+=(-H "Authorization: $REST_AUTH_HEADER")
   elif [[ -n "${REST_TOKEN:-}" ]]; then args+=(-H "Authorization: Bearer $REST_TOKEN"); fi
+  # A client certificate (mutual TLS): REST_CERT with its key REST_KEY.
+  [[ -n "${REST_CERT:-}" ]] && args+=(--cert "$REST_CERT" --key "$REST_KEY")
   [[ -n "${REST_SRC:-}" ]] && args+=(--interface "$REST_SRC")
   : >"$REST_BODY"; : >"$REST_HDRS"
   out=$(curl "${args[@]}" "$@" "$REST_URL$path" 2>/dev/null) || true
