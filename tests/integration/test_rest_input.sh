@@ -306,6 +306,24 @@ t 404 "revoke an unknown token" DELETE /v1/tokens/0000000000000000
 t 422 "revoke a revoked token" DELETE "/v1/tokens/$(token_id "$REVOKED")"
 t 404 "revoke with an encoded slash" DELETE "/v1/tokens/a%2Fb"
 
+# ---- POST /v1/client-certificates ---------------------------------------------------------------------
+common_json /v1/client-certificates
+for f in '{}' '{"role":"root","name":"x"}' '{"role":"admin"}' '{"role":"cluster"}' '{"role":"admin","name":"x","cluster":"c1"}' \
+         '{"role":"admin","name":"Bad Name"}' '{"role":"admin","name":""}' "{\"role\":\"admin\",\"name\":\"$long64$long64\"}" \
+         '{"role":"admin","name":"x","days":0}' '{"role":"admin","name":"x","days":-1}' '{"role":"admin","name":"x","days":366}' \
+         '{"role":"admin","name":"x","days":"30"}' '{"role":"admin","name":"x","days":9223372036854775807}' \
+         '{"role":"admin","name":"x","days":1e30}' '{"role":"admin","name":"x","csr":1}' '{"role":"admin","name":"x","key":"p256"}' \
+         '{"role":"cluster","cluster":"../c1"}' '{"role":"cluster","cluster":"C1"}'; do
+  t 400 "client certificate $f" POST /v1/client-certificates "${J[@]}" --data-binary "$f"
+done
+t 404 "a client certificate for an unregistered cluster" POST /v1/client-certificates "${J[@]}" \
+  --data-binary '{"role":"cluster","cluster":"nope"}'
+for k in "${CSRS[@]}"; do
+  python3 -c 'import json,sys; j = json.load(open(sys.argv[1])); j.update(role="admin", name="x"); print(json.dumps(j))' \
+    "$T/csr-$k.json" >"$T/cc-csr-$k.json"
+  t "400|413" "client certificate with CSR '$k'" POST /v1/client-certificates "${J[@]}" --data-binary "@$T/cc-csr-$k.json"
+done
+
 # ---- Cluster paths: GET/DELETE /v1/clusters/{name}, GET cacerts -----------------------------------------
 for p in .. %2e%2e %2E%2E . C1 "$long64" %C3%BC %E2%80%AEc1 %ff %00 c1%00 c1%20 %20c1 c1%0a "c1;x" c1%3Bx a%2Fb %2F c1%2F..%2Fc2 a%5Cb c1%5c..%5cc2; do
   t "400|404" "GET cluster '$p'" GET "/v1/clusters/$p"
