@@ -40,7 +40,11 @@ int TlsIdentity::select(SSL* ssl, void* arg) {
 
 bool TlsIdentity::configure(SSL_CTX& ctx) {
   SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
-  SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  // No stateless session tickets: a ticket is encrypted under a key that lives as long as the process, so its
+  // theft would open every TLS 1.2 session resumed with it — and answers here carry CA keys
+  // (Mozilla's server guidance turns nginx's tickets off for the same reason). A reconnecting client
+  // makes a full handshake; keep-alive is what saves handshakes here.
+  SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
   // TLS 1.2 suites: forward-secret AEAD only.
   SSL_CTX_set_cipher_list(&ctx, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
                                 "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305");
@@ -50,6 +54,11 @@ bool TlsIdentity::configure(SSL_CTX& ctx) {
   // client certificates meshtrust issued; the handshake accepts any, so that a refused one gets
   // a problem+json answer and an audit event rather than a bare TLS alert.
   SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, [](int, X509_STORE_CTX*) { return 1; });
+  // With peer verification on, OpenSSL refuses to resume a session without a session id context
+  // (the handshake fails); a resumed session keeps its client certificate, which the router still
+  // checks on every request.
+  static constexpr unsigned char kSessionContext[] = "meshtrust";
+  SSL_CTX_set_session_id_context(&ctx, kSessionContext, sizeof kSessionContext - 1);
   return true;
 }
 

@@ -5,7 +5,8 @@
 #     keep-alive, CONNECTIONS connections: GET /v1/trust-bundle and GET /v1/clusters/c1/cacerts
 #       (Bearer token on both servers; nginx does no auth and just serves the file)
 #     handshake-bound: GET /v1/trust-bundle with `Connection: close`, so every request is a new
-#       TCP connection and a full TLS handshake (no resumption on either side; wrk never resumes)
+#       TCP connection and a full TLS handshake (no resumption on either side, checked before the runs:
+#       wrk keeps its session across reconnects and would resume wherever a server offers it)
 #   targets: meshtrust/nginx >= 0.5 keep-alive req/s, >= 0.7 handshake rate, p99 < 10 ms (keep-alive,
 #   64 connections), no errors; then a SOAK-second keep-alive soak of cacerts on meshtrust alone with
 #   its RSS sampled every 10 s: flat = mean of the last third within 10% of the mean of the first third.
@@ -283,8 +284,17 @@ for path in /v1/trust-bundle "/v1/clusters/$CLUSTER/cacerts"; do
 done
 
 echo
-echo "TLS as wrk sees it (default client offer; TLS 1.3 preferred, 1.2 allowed on both; no session resumption: nginx has"
-echo "ssl_session_cache and tickets off, and wrk never offers a session). nginx's chain comes from a throwaway CA of the"
+# Neither server may resume sessions, or the handshake runs would compare different handshakes.
+for s in meshtrust nginx; do
+  [[ "$s" == meshtrust && "$NGINX_ONLY" == 1 ]] && continue
+  if [[ "$s" == meshtrust ]]; then port=$MT_PORT; else port=$NGINX_PORT; fi
+  for proto in -tls1_2 -tls1_3; do
+    reused=$(echo | openssl s_client -connect "127.0.0.1:$port" "$proto" -reconnect 2>/dev/null | grep -c '^Reused, ' || true)
+    ((reused == 0)) || { echo "error: $s resumes TLS sessions ($proto: $reused of 5 reconnects); the handshake runs would not be full handshakes" >&2; exit 1; }
+  done
+done
+echo "TLS as wrk sees it (default client offer; TLS 1.3 preferred, 1.2 allowed on both; no session resumption on either, checked"
+echo "with openssl s_client -reconnect: meshtrust issues no tickets, nginx has tickets and its cache off). nginx's chain comes from a throwaway CA of the"
 echo "root's key type, since the mesh root's key never leaves meshtrust: same server key type and chain length, other signer."
 [[ "$NGINX_ONLY" != 1 ]] && tls_info "127.0.0.1:$MT_PORT" meshtrust
 tls_info "127.0.0.1:$NGINX_PORT" nginx

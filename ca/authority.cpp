@@ -293,17 +293,12 @@ std::vector<CertificateRecord> Authority::certificates(const CertificateFilter& 
 }
 
 std::string Authority::root_pem() {
-  const auto now = std::chrono::steady_clock::now();
-  {
-    std::lock_guard lock(impl_->trust_cache_mu);
-    if (!impl_->trust_cache_pem.empty() && now - impl_->trust_cache_at < std::chrono::seconds(1)) return impl_->trust_cache_pem;
-  }
+  const auto epoch = impl_->trust_cache.epoch();
+  if (auto hit = impl_->trust_cache.get("trust")) return *hit;
   auto tx = impl_->read();
   auto s = impl_->require_initialized(*tx);
   std::string pem = impl_->trust_pem(*tx, s);
-  std::lock_guard lock(impl_->trust_cache_mu);
-  impl_->trust_cache_pem = pem;
-  impl_->trust_cache_at = now;
+  impl_->trust_cache.put("trust", pem, epoch);
   return pem;
 }
 

@@ -72,12 +72,19 @@ inline std::string bundle_digest(const Bundle& b) {
   return pki::to_hex(pki::sha256(pki::as_bytes(framed)));
 }
 
-// Records read from the database, kept for up to a second: the REST service's per-request
-// credential checks would otherwise read the same row for every request of a keep-alive
-// client. Only what exists is kept, so the map is bounded by its table (and capped).
+// What was read from the database, kept for up to a second: the REST service's hot paths would
+// otherwise read the same rows for every request of a keep-alive client. Only what exists is
+// kept, so a map is bounded by its table (and capped).
+//
+// A miss is read with the epoch taken before the read; put() stores it only if nothing was
+// cleared since, so a read that began before a change cannot refill the cache with the old state.
 template <class V>
 class RecentReads {
  public:
+  std::uint64_t epoch() {
+    std::lock_guard lock(mu_);
+    return epoch_;
+  }
   std::optional<V> get(const std::string& key) {
     std::lock_guard lock(mu_);
     auto it = entries_.find(key);
@@ -85,23 +92,22 @@ class RecentReads {
       return std::nullopt;
     return it->second.first;
   }
-  void put(const std::string& key, V value) {
+  void put(const std::string& key, V value, std::uint64_t read_epoch) {
     std::lock_guard lock(mu_);
+    if (read_epoch != epoch_) return;
     if (entries_.size() >= kCap) entries_.clear();
     entries_.insert_or_assign(key, std::pair{std::move(value), std::chrono::steady_clock::now()});
-  }
-  void drop(const std::string& key) {
-    std::lock_guard lock(mu_);
-    entries_.erase(key);
   }
   void clear() {
     std::lock_guard lock(mu_);
     entries_.clear();
+    ++epoch_;
   }
 
  private:
   static constexpr std::size_t kCap = 4096;
   std::mutex mu_;
+  std::uint64_t epoch_ = 0;
   std::map<std::string, std::pair<V, std::chrono::steady_clock::time_point>> entries_;
 };
 
@@ -192,57 +198,53 @@ struct Authority::Impl {
   std::mutex bundle_cache_mu;
   std::map<std::string, Bundle> bundle_cache;
 
-  // The trust bundle (root-cert.pem) for anonymous GET /v1/trust-bundle, served without a
-  // database read for up to a second: another process's root rotation step is seen within a
-  // second; this process's own setting changes drop it at once (settings_changed()).
-  std::mutex trust_cache_mu;
-  std::string trust_cache_pem;
-  std::chrono::steady_clock::time_point trust_cache_at{};
-  void settings_changed() {
-    {
-      std::lock_guard lock(trust_cache_mu);
-      trust_cache_pem.clear();
-    }
-    client_cert_cache.clear();  // the trusted roots may have changed
-  }
-
-  // Token records by id, for up to a second: a keep-alive client's every request would
-  // otherwise read the tokens table. Only ids that exist are kept (so the map is bounded by the
-  // tokens table, and capped), and the secret's hash is still compared on every request. A
-  // revoke through this process drops the entry at once; another process's revoke of the same
-  // data dir is seen within a second, like the trust bundle.
-  RecentReads<TokenRecord> token_cache;
-  std::optional<TokenRecord> token_record(const std::string& id) {
-    if (auto hit = token_cache.get(id)) return hit;
-    std::optional<TokenRecord> rec = read()->tokens().find(id);
-    if (rec) token_cache.put(id, *rec);
-    return rec;
-  }
-  void token_changed(const std::string& id) { token_cache.drop(id); }
-
-  // Client certificates by fingerprint, with whether their issuer is still a trusted root, on
-  // the same terms: a revoke or root change through this process drops them all at once.
+  // The REST service's per-request reads, kept for up to a second (RecentReads): token records
+  // by id (the secret's hash is still compared on every request), client certificates by
+  // fingerprint, the trust bundle, and each cluster's current bundle. Another process's change
+  // to the same data dir is seen within a second; every change this process commits drops them
+  // all at once (commit()), so a revoke or rotation through the server applies to the next request.
   struct ClientCertificate {
     CertificateRecord record;
     bool issuer_trusted = false;
   };
+  RecentReads<TokenRecord> token_cache;
   RecentReads<ClientCertificate> client_cert_cache;
+  RecentReads<std::string> trust_cache;
+  RecentReads<Bundle> delivery_cache;
+  void state_changed() {
+    token_cache.clear();
+    client_cert_cache.clear();
+    trust_cache.clear();
+    delivery_cache.clear();
+  }
+
+  std::optional<TokenRecord> token_record(const std::string& id) {
+    const auto epoch = token_cache.epoch();
+    if (auto hit = token_cache.get(id)) return hit;
+    std::optional<TokenRecord> rec = read()->tokens().find(id);
+    if (rec) token_cache.put(id, *rec, epoch);
+    return rec;
+  }
+
+  // A client certificate by fingerprint, with whether its issuer is still a trusted root.
   std::optional<ClientCertificate> client_certificate(const std::string& fingerprint) {
+    const auto epoch = client_cert_cache.epoch();
     if (auto hit = client_cert_cache.get(fingerprint)) return hit;
     auto tx = read();
     auto rec = tx->certificates().find_by_fingerprint(fingerprint);
     if (!rec || rec->kind != CertKind::Client) return std::nullopt;
     auto trust = require_initialized(*tx).trust();
     ClientCertificate c{*rec, std::find(trust.begin(), trust.end(), rec->issuer_serial) != trust.end()};
-    client_cert_cache.put(fingerprint, c);
+    client_cert_cache.put(fingerprint, c, epoch);
     return c;
   }
 
-  // Audit-only events from concurrent requests share one transaction per batch.
+  // Audit-only events from concurrent requests share one transaction per batch. They change no
+  // state the caches hold, so they leave them alone.
   GroupCommit events{[this](const std::vector<AuditEvent>& batch) {
     auto tx = write();
     require_initialized(*tx);
-    commit(*tx, batch);
+    append_and_commit(*tx, batch);
   }};
 
   Impl(Store& s, const Clock& c, KekSecretSource k) : store(s), clock(c), kek_source(std::move(k)) {}
@@ -290,8 +292,12 @@ struct Authority::Impl {
     return *rec;
   }
 
-  // Appends the event, signs a head over the new log and commits: the one way changes land.
+  // Appends the events, signs a head over the new log and commits: the one way changes land.
   void commit(Transaction& tx, const std::vector<AuditEvent>& events) {
+    append_and_commit(tx, events);
+    state_changed();
+  }
+  void append_and_commit(Transaction& tx, const std::vector<AuditEvent>& events) {
     AuditWriter writer(tx.audit());
     TimePoint now = clock.now();
     for (const auto& e : events) writer.append(e, now);
@@ -397,8 +403,7 @@ struct Authority::Impl {
   }
 
   // Stores a root rotation step in `tx`: the settings, the rotation's state (nullopt: it is
-  // over) and its events; the trust cache is dropped once the step is committed, so no reader
-  // can refill it from the state before.
+  // over) and its events.
   void store_rotation(Transaction& tx, const CaSettings& s, const std::optional<RootRotationRecord>& r,
                       const std::vector<AuditEvent>& events) {
     tx.settings().put_ca(s);
@@ -407,7 +412,6 @@ struct Authority::Impl {
     else
       tx.rotation().clear();
     commit(tx, events);
-    settings_changed();
   }
 
   // Whether bundles carry ca-crl.pem (config bundle-crl).

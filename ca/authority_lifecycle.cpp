@@ -122,7 +122,6 @@ RevocationRecord Authority::revoke(const std::string& actor, const std::string& 
     events.front().details["crl"] = std::string("not published: ") + e.what();
   }
   impl_->commit(*tx, events);
-  if (rec.kind == CertKind::Client) impl_->client_cert_cache.clear();  // refused from the next request on
   return r;
 }
 
@@ -222,7 +221,6 @@ void Authority::configure(const std::string& actor, const std::string& key, cons
     impl_->commit(*tx, {{actor, "config.change", std::nullopt, std::nullopt, true,
                          {{"key", key}, {"from", before}, {"to", configuration_value(s, key)}}}});
   }
-  impl_->settings_changed();
   if (key == "bundle-crl" && value == "on") refresh_crls(actor);  // so bundles carry ca-crl.pem from now on
 }
 

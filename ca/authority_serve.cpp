@@ -13,14 +13,18 @@ void Authority::unlock() {
 
 Bundle Authority::deliver_bundle(const std::string& actor, const std::string& name, bool with_key) {
   Bundle b;
-  {
+  const auto epoch = impl_->delivery_cache.epoch();
+  if (auto hit = impl_->delivery_cache.get(name)) {
+    b = std::move(*hit);
+  } else {
     auto tx = impl_->read();
     auto s = impl_->require_initialized(*tx);
     auto c = impl_->require_cluster(*tx, name);
     if (!c.current_serial) throw not_found("cluster '" + name + "' has no intermediate yet");
     b = impl_->cached_bundle(*tx, s, name, *c.current_serial);
-    if (!with_key) b.ca_key.clear();
+    impl_->delivery_cache.put(name, b, epoch);
   }
+  if (!with_key) b.ca_key.clear();
   // Key delivery is always audited, and the answer waits until the event is durable.
   impl_->events.record({actor, "bundle.deliver", name, b.serial, true, {{"with_key", !b.ca_key.empty()}}});
   return b;

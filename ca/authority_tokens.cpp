@@ -47,7 +47,6 @@ void Authority::revoke_token(const std::string& actor, const std::string& id) {
   tx->tokens().revoke(id);
   impl_->commit(*tx, {{actor, "token.revoke", std::nullopt, std::nullopt, true,
                        {{"token_id", id}, {"role", to_string(rec->role)}, {"name", rec->name}}}});
-  impl_->token_changed(id);
 }
 
 std::optional<Principal> Authority::authenticate(const std::string& token) {

@@ -9,7 +9,8 @@
 #   fetches its own bundle with the key and gets the unregistered-cluster 404 for another; the request
 #   log names the principal. A certificate plus a token, a revoked certificate (refused at once over
 #   REST, within a second after a local revoke), and a look-alike from another CA are 401 problem+json
-#   and auth.failure events with the specific reason in the audit log only.
+#   and auth.failure events with the specific reason in the audit log only. A reconnecting client that
+#   offers its old session gets a full handshake, and no TLS 1.2 session tickets are issued.
 # - The CLI's remote mode with --client-cert/--client-key gives the same output as with a token; bad
 #   credential files and two credentials are refused with a sentence before anything is sent.
 # - Refusals leave nothing behind: existing files (without --force), a bad CSR, a bad lifetime.
@@ -159,6 +160,20 @@ for line in open(sys.argv[1]):
 for p in ("auditor:carol", "cluster:c1", "admin:bob"):
     assert p in principals, "no request logged for %s (%s)" % (p, sorted(principals))
 PY
+
+# A client offering to resume a session (as wrk and many others do after a reconnect) gets a full
+# handshake: OpenSSL fails such a handshake when peer verification is on and no session id context is
+# set. And no stateless TLS 1.2 session tickets are issued (see api/tls_identity.cpp).
+for who in anonymous carol; do
+  for proto in -tls1_2 -tls1_3; do
+    creds=(); [[ $who == carol ]] && creds=(-cert "$T/carol/client-cert.pem" -key "$T/carol/client-key.pem")
+    echo | openssl s_client -connect "127.0.0.1:$REST_PORT" "$proto" -reconnect -CAfile "$ROOT" "${creds[@]}" >"$T/resume" 2>&1 || true
+    [[ $(grep -cE '^(New|Reused), ' "$T/resume") == 6 ]] ||
+      bad "reconnecting with a session offer ($who, $proto): not 6 handshakes: $(grep -E '^(New|Reused)|error' "$T/resume" | head -5)"
+    # (TLS 1.3 tickets with SSL_OP_NO_TICKET are stateful, mere ids into the server's cache.)
+    [[ $proto == -tls1_2 ]] && grep -q "TLS session ticket:" "$T/resume" && bad "the server issued a TLS 1.2 session ticket ($who)"
+  done
+done
 
 # ---- The CLI's remote mode with a client certificate ------------------------------------------------------
 "$M" client-cert create --role admin --name erin --out "$T/erin" >/dev/null

@@ -233,3 +233,24 @@ TEST_CASE("ca.authority: another process's token revoke is seen within about a s
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   CHECK_FALSE(fx.authority->authenticate(t.token));
 }
+
+TEST_CASE("ca.authority: a delivered bundle follows a rotation at once here, and within a second elsewhere") {
+  AuthorityFixture fx;
+  fx.init();
+  fx.add("c1");
+  fx.authority->issue("local:test", {"c1"}, {});
+  auto first = fx.authority->deliver_bundle("cluster:c1", "c1", true);
+  CHECK(fx.authority->deliver_bundle("cluster:c1", "c1", true).serial == first.serial);  // served again
+  CHECK(fx.authority->deliver_bundle("auditor:a", "c1", false).ca_key.empty());          // the key only for who may see it
+  // A rotation through this authority: the next delivery has the new intermediate.
+  auto rotated = fx.authority->rotate("local:test", {"c1"}, {}).front();
+  auto second = fx.authority->deliver_bundle("cluster:c1", "c1", true);
+  CHECK(second.serial == rotated.serial);
+  CHECK(second.ca_key != first.ca_key);
+  // A rotation by another process on the same data dir: seen within about a second.
+  storage::SqliteStore other_store(fx.dir.file("meshtrust.db"));
+  ca::Authority other(other_store, fx.clock, [&](ca::KekSettings::Mode) { return fx.secret; });
+  auto third_rec = other.rotate("local:other", {"c1"}, {}).front();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  CHECK(fx.authority->deliver_bundle("cluster:c1", "c1", true).serial == third_rec.serial);
+}
