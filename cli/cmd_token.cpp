@@ -76,6 +76,13 @@ int run_client_cert_create(Context& ctx, const TokenArgs& a) {
   return 0;
 }
 
+// --role, --name and --cluster: whom a new credential authenticates (read by principal_args).
+void add_principal_options(CLI::App& cmd, TokenArgs& a, const std::string& credential) {
+  cmd.add_option("--role", a.role, "admin, issuer, auditor or cluster")->required();
+  cmd.add_option("--name", a.name, "Holder's name (the audit actor is ROLE:NAME)");
+  cmd.add_option("--cluster", a.cluster, "For --role cluster: the cluster the " + credential + " speaks for");
+}
+
 }  // namespace
 
 void add_token_commands(CLI::App& app, Action& action) {
@@ -83,9 +90,7 @@ void add_token_commands(CLI::App& app, Action& action) {
   auto* group = app.add_subcommand("token", "Bearer tokens for the REST API");
   group->require_subcommand(1);
   auto* create = group->add_subcommand("create", "Create a token (printed once)");
-  create->add_option("--role", a->role, "admin, issuer, auditor or cluster")->required();
-  create->add_option("--name", a->name, "Holder's name (the audit actor is ROLE:NAME)");
-  create->add_option("--cluster", a->cluster, "For --role cluster: the cluster the token speaks for");
+  add_principal_options(*create, *a, "token");
   create->add_option("--ttl-hours", a->ttl_hours, "Expire after this many hours (default: never)")->check(CLI::PositiveNumber);
   create->callback([&action, a] { action = [a](Context& ctx) { return run_create(ctx, *a); }; });
 
@@ -124,9 +129,7 @@ void add_token_commands(CLI::App& app, Action& action) {
   auto* certs = app.add_subcommand("client-cert", "Client certificates for the REST API (mutual TLS, instead of a token)");
   certs->require_subcommand(1);
   auto* cc = certs->add_subcommand("create", "Issue a client certificate for a principal; revoke it with 'meshtrust revoke SERIAL'");
-  cc->add_option("--role", a->role, "admin, issuer, auditor or cluster")->required();
-  cc->add_option("--name", a->name, "Holder's name (the audit actor is ROLE:NAME)");
-  cc->add_option("--cluster", a->cluster, "For --role cluster: the cluster the certificate speaks for");
+  add_principal_options(*cc, *a, "certificate");
   cc->add_option("--csr", a->csr, "The holder's CSR (PEM): its key never leaves the holder (default: a new ECDSA P-256 key)");
   cc->add_option("--days", a->days, "Lifetime in days (default 30, at most 365)");
   cc->add_option("--out", a->out, "Directory for client-cert.pem (and client-key.pem, 0600)")->required();

@@ -20,7 +20,7 @@ TEST_CASE("storage.migrations: a new database reaches the latest schema, and reo
   CHECK(storage::schema_version(again.database()) == storage::latest_schema_version());
 }
 
-TEST_CASE("storage.migrations: a database from schema 2 keeps its CA and log across migration 3") {
+TEST_CASE("storage.migrations: a database from schema 2 keeps its CA and log across migrations 3 to 6") {
   testing::AuthorityFixture fx;
   fx.init();
   fx.add("c1");
@@ -35,6 +35,7 @@ BEGIN;
 CREATE TABLE certificates_v2 AS SELECT * FROM certificates;
 DROP TABLE certificates;
 ALTER TABLE certificates_v2 RENAME TO certificates;
+ALTER TABLE certificates DROP COLUMN principal;
 DROP TABLE push_records;
 ALTER TABLE clusters DROP COLUMN access_sealed;
 ALTER TABLE clusters DROP COLUMN access_context;
