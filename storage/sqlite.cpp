@@ -92,9 +92,7 @@ Database::Database(const std::string& path) {
   exec("PRAGMA mmap_size=1073741824");
   // Audit indexes on random-ish keys (serials) stay hot in a larger page cache (64 MiB).
   exec("PRAGMA cache_size=-65536");
-  // Checkpoint the WAL every 64 MiB rather than 4 MiB: index pages touched by many commits are
-  // then written back once, not once per commit (audit appends on random serials).
-  exec("PRAGMA wal_autocheckpoint=16384");
+  // (SqliteStore checkpoints the WAL on a thread of its own: storage/checkpointer.h.)
 }
 
 Database::~Database() {

@@ -692,7 +692,10 @@ class SqliteTransaction final : public ca::Transaction {
 
 }  // namespace
 
-SqliteStore::SqliteStore(const std::string& path) : path_(path), db_(path) { migrate(db_); }
+SqliteStore::SqliteStore(const std::string& path) : path_(path), db_(path) {
+  migrate(db_);
+  checkpointer_ = std::make_unique<Checkpointer>(path, db_, kCheckpointPages);
+}
 
 SqliteStore::~SqliteStore() = default;
 
