@@ -6,6 +6,7 @@
 #include <climits>
 
 #include "api/problem.h"
+#include "ca/profile.h"
 
 namespace meshtrust::api {
 
@@ -50,6 +51,13 @@ std::optional<long long> opt_integer(const nlohmann::json& body, const char* fie
   if (it == body.end() || it->is_null()) return std::nullopt;
   if (!it->is_number_integer()) throw bad_request(std::string("field '") + field + "' must be an integer");
   return it->get<long long>();
+}
+
+std::optional<int> opt_days(const nlohmann::json& body) {
+  auto d = opt_integer(body, "days");
+  if (!d) return std::nullopt;
+  if (*d < 1 || *d > ca::kMaxDays) throw bad_request("field 'days' must be between 1 and " + std::to_string(ca::kMaxDays));
+  return static_cast<int>(*d);
 }
 
 std::optional<bool> opt_bool(const nlohmann::json& body, const char* field) {

@@ -25,6 +25,8 @@ nlohmann::json json_body(const httplib::Request& req, std::initializer_list<cons
 // Typed field access with one-sentence errors ("field 'days' must be an integer").
 std::optional<std::string> opt_string(const nlohmann::json& body, const char* field, size_t max_len = 256);
 std::optional<long long> opt_integer(const nlohmann::json& body, const char* field);
+// Field 'days': a lifetime of 1 to 36500 days (each operation may allow less).
+std::optional<int> opt_days(const nlohmann::json& body);
 // A query parameter that must be a whole number (0 to 2^63-1), if present; 400 otherwise.
 std::optional<std::uint64_t> uint_param(const httplib::Request& req, const char* name);
 

@@ -37,13 +37,6 @@ json certificate_json(const ca::CertificateRecord& rec) {
   return j;
 }
 
-std::optional<int> opt_days(const json& body) {
-  auto d = opt_integer(body, "days");
-  if (!d) return std::nullopt;
-  if (*d < 1 || *d > ca::kMaxDays) throw bad_request("field 'days' must be between 1 and 36500");
-  return static_cast<int>(*d);
-}
-
 ca::IssueOptions issue_options(const json& body) {
   ca::IssueOptions o;
   o.profile = opt_string(body, "profile", 32);

@@ -1,7 +1,5 @@
 #include <httplib.h>
 
-#include <algorithm>
-
 #include <nlohmann/json.hpp>
 
 #include "api/json_body.h"
@@ -62,9 +60,7 @@ void add_token_routes(Router& r, ca::Authority& a) {
   r.add("POST", "/v1/client-certificates", "client_certificates.create", admins, [&a](Call& c) {
     json body = json_body(c.req, {"role", "name", "cluster", "days", "csr"});
     auto [role, name] = principal_fields(body, "client certificate");
-    std::optional<int> days;
-    if (auto d = opt_integer(body, "days")) days = static_cast<int>(std::clamp<long long>(*d, -1, 100000));
-    auto issued = a.issue_client_certificate(c.actor(), role, name, opt_string(body, "csr", 16 * 1024), days);
+    auto issued = a.issue_client_certificate(c.actor(), role, name, opt_string(body, "csr", 16 * 1024), opt_days(body));
     json j = ca::to_json(issued.record);
     j["certificate_pem"] = issued.certificate_pem;
     if (!issued.key_pem.empty()) j["key_pem"] = issued.key_pem;

@@ -454,10 +454,36 @@ struct Authority::Impl {
     ctx.key_spec = o.key_algorithm ? parse_key_spec(*o.key_algorithm) : ctx.profile->intermediate_key;
     ctx.days_valid = o.days.value_or(ctx.profile->intermediate_days);
     require_days(ctx.days_valid, "intermediate lifetime");
-    auto root_rec = tx.certificates().find(s.root_serial);
-    if (!root_rec->key_id) throw Error(ErrorKind::Storage, "the root key is not stored");
-    ctx.root_key.emplace(open_key(tx, *root_rec->key_id));
+    ctx.root_key.emplace(signing_root_key(tx, s));
     return ctx;
+  }
+
+  // The key of the root that signs new certificates.
+  pki::PrivateKey signing_root_key(Transaction& tx, const CaSettings& s) {
+    auto rec = require_certificate(tx, s.root_serial, "the root certificate");
+    if (!rec.key_id) throw Error(ErrorKind::Storage, "the root key is not stored");
+    return open_key(tx, *rec.key_id);
+  }
+
+  // A TLS leaf under the signing root — the REST server's own certificate or a client's: CA:FALSE
+  // and digitalSignature, both critical, with the EKU and names `ext` brings; the default
+  // profile's backdating, capped at the root's end. The caller stores the record.
+  struct TlsLeaf {
+    pki::Certificate cert, root;
+    CertificateRecord record;
+  };
+  TlsLeaf sign_tls_leaf(Transaction& tx, const CaSettings& s, const pki::PublicKey& key, pki::DistinguishedName subject,
+                        pki::Extensions ext, int days, CertKind kind, const std::string& profile, bool from_csr) {
+    pki::Certificate root = root_cert(tx, s);
+    auto root_key = signing_root_key(tx, s);
+    TimePoint now = clock.now();
+    auto [nb, na] = validity(Profile::get("default"), now, days, root.not_after());
+    ext.basic_constraints = pki::BasicConstraints{false, std::nullopt, true};
+    ext.key_usage = pki::KeyUsage{pki::kDigitalSignature, true};
+    pki::CertificateTemplate t{pki::Serial::random128(), std::move(subject), nb, na, std::move(ext)};
+    auto cert = pki::sign_certificate(t, key, root, root_key);
+    auto rec = make_record(cert, kind, std::nullopt, root.serial().hex(), profile, std::nullopt, from_csr, now);
+    return {std::move(cert), std::move(root), std::move(rec)};
   }
 
   static pki::KeySpec parse_key_spec(const std::string& name) {

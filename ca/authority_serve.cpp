@@ -43,31 +43,22 @@ Authority::ServerCredentials Authority::issue_server_certificate(const std::stri
   if (dns_names.empty() && ips.empty()) throw invalid("the server certificate needs at least one name");
   for (const auto& d : dns_names)
     if (d != "localhost" && !is_dns1123_subdomain(d)) throw invalid("server name " + ca::quoted(d) + " is not a DNS name");
-  auto tx = impl_->write();
-  auto s = impl_->require_initialized(*tx);
-  pki::Certificate root = impl_->root_cert(*tx, s);
-  auto root_rec = tx->certificates().find(s.root_serial);
-  auto root_key = impl_->open_key(*tx, *root_rec->key_id);
-  TimePoint now = impl_->clock.now();
   auto key = pki::PrivateKey::generate({pki::KeySpec::Type::Ec, 256});
-  const Profile& profile = Profile::get("default");
-  auto [nb, na] = validity(profile, now, days, root.not_after());
   pki::Extensions ext;
-  ext.basic_constraints = pki::BasicConstraints{false, std::nullopt, true};
-  ext.key_usage = pki::KeyUsage{pki::kDigitalSignature, true};
   ext.extended_key_usage = {pki::ExtendedKeyUsage::ServerAuth};
   ext.dns_names = dns_names;
   ext.ip_addresses = ips;
-  std::string cn = dns_names.empty() ? ips.front() : dns_names.front();
-  pki::CertificateTemplate t{pki::Serial::random128(), {{{"O", "meshtrust"}, {"CN", cn}}}, nb, na, ext};
-  auto cert = pki::sign_certificate(t, key.public_key(), root, root_key);
-  auto rec = make_record(cert, CertKind::Server, std::nullopt, root.serial().hex(), "server", std::nullopt, false, now);
-  tx->certificates().insert(rec);
+  const std::string cn = dns_names.empty() ? ips.front() : dns_names.front();
+  auto tx = impl_->write();
+  auto s = impl_->require_initialized(*tx);
+  auto leaf = impl_->sign_tls_leaf(*tx, s, key.public_key(), {{{"O", "meshtrust"}, {"CN", cn}}}, std::move(ext), days,
+                                   CertKind::Server, "server", false);
+  tx->certificates().insert(leaf.record);
   nlohmann::json names = dns_names;
   for (const auto& ip : ips) names.push_back(ip);
-  impl_->commit(*tx, {{actor, "server_certificate.issue", std::nullopt, rec.serial, true,
-                       {{"names", names}, {"not_after", rec.not_after}}}});
-  return {cert.pem() + root.pem(), key.pkcs8_pem(), rec.not_after};
+  impl_->commit(*tx, {{actor, "server_certificate.issue", std::nullopt, leaf.record.serial, true,
+                       {{"names", names}, {"not_after", leaf.record.not_after}}}});
+  return {leaf.cert.pem() + leaf.root.pem(), key.pkcs8_pem(), leaf.record.not_after};
 }
 
 }  // namespace meshtrust::ca

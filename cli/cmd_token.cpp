@@ -52,7 +52,6 @@ int run_create(Context& ctx, const TokenArgs& a) {
 // client-key.pem (0600) into --out, all or nothing.
 int run_client_cert_create(Context& ctx, const TokenArgs& a) {
   auto [role, name] = principal_args(a, "client certificate");
-  if (a.out.empty()) throw ca::invalid("client-cert create needs --out DIR for the certificate (and key)");
   std::optional<std::string> csr;
   if (!a.csr.empty()) csr = read_input_file(a.csr, "CSR", 16 * 1024);
   const std::filesystem::path dir(a.out);

@@ -280,11 +280,7 @@ class RemoteBackend final : public Backend {
   }
 
   ca::Authority::NewToken create_token(ca::Role role, const std::string& name, std::optional<std::chrono::seconds> ttl) override {
-    json body = {{"role", ca::to_string(role)}};
-    if (role == ca::Role::Cluster)
-      body["cluster"] = name;
-    else
-      body["name"] = name;
+    json body = principal_body(role, name);
     if (ttl) body["ttl_seconds"] = ttl->count();
     json j = post("/v1/tokens", body, "creating a token");
     return {ca::token_from_json(j), j.at("token")};
@@ -299,8 +295,7 @@ class RemoteBackend final : public Backend {
   ca::Authority::ClientCredentials issue_client_certificate(ca::Role role, const std::string& name,
                                                             const std::optional<std::string>& csr_pem,
                                                             std::optional<int> days) override {
-    json body = {{"role", ca::to_string(role)}};
-    body[role == ca::Role::Cluster ? "cluster" : "name"] = name;
+    json body = principal_body(role, name);
     if (csr_pem) body["csr"] = *csr_pem;
     if (days) body["days"] = *days;
     json j = post("/v1/client-certificates", body, "issuing a client certificate");
@@ -308,6 +303,10 @@ class RemoteBackend final : public Backend {
   }
 
  private:
+  // Whom a new credential is for, as POST /v1/tokens and /v1/client-certificates take it.
+  static json principal_body(ca::Role role, const std::string& name) {
+    return {{"role", ca::to_string(role)}, {role == ca::Role::Cluster ? "cluster" : "name", name}};
+  }
   static json options_json(const ca::IssueOptions& o) {
     json j = json::object();
     if (o.profile) j["profile"] = *o.profile;

@@ -46,7 +46,9 @@ void Checkpointer::run() {
     due_ = false;
     lock.unlock();
     // PASSIVE: copies what no reader still needs, never waits for or blocks anyone. A busy or
-    // partial checkpoint is finished by a later one; the WAL is reused once one completes.
+    // partial checkpoint is finished by a later one; the WAL is reused once one completes. Its
+    // result is not reported from here: a failing disk fails the writer's next commit, which the
+    // caller sees with its reason.
     int wal = 0, copied = 0;
     sqlite3_wal_checkpoint_v2(connection_.raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal, &copied);
     lock.lock();

@@ -31,9 +31,6 @@ M="$MESHTRUST_BIN"
 T="$(mktemp -d)"; CLIENT=""; trap 'set +e; rest_kill; [[ -z "$CLIENT" ]] || kill "$CLIENT" 2>/dev/null; rm -rf "$T"' EXIT
 export MESHTRUST_DATA_DIR="$T/data" MESHTRUST_PASSPHRASE="api test passphrase"
 REST_BODY="$T/body"; REST_HDRS="$T/hdrs"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-FAILS=0
-bad() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
 want() {  # want CODE WHAT: the last request answered CODE
   [[ "$CODE" == "$1" ]] || fail "$2: HTTP $CODE, want $1: $(head -c 400 "$REST_BODY")"
 }

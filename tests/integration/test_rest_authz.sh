@@ -23,9 +23,6 @@ M="$MESHTRUST_BIN"
 T="$(mktemp -d)"; trap 'set +e; rest_kill; rm -rf "$T"' EXIT
 export MESHTRUST_DATA_DIR="$T/data" MESHTRUST_PASSPHRASE="authz matrix test"
 REST_BODY="$T/body"; REST_HDRS="$T/hdrs"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-FAILS=0
-bad() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
 
 # ---- Setup: root, clusters, tokens ------------------------------------------------------------------
 # (Each mutating CLI call unlocks the keys, ~0.3 s: the CLI makes the root, c1/c2 and two tokens; the

@@ -17,9 +17,6 @@ M="$MESHTRUST_BIN"
 T="$(mktemp -d)"; trap 'set +e; rest_kill; rm -rf "$T"' EXIT
 export MESHTRUST_DATA_DIR="$T/data" MESHTRUST_PASSPHRASE="input test"
 REST_BODY="$T/body"; REST_HDRS="$T/hdrs"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-FAILS=0
-bad() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
 
 "$M" init >/dev/null
 for c in c1 c2 c3; do "$M" cluster add "$c" >/dev/null; done   # c3 stays without an intermediate

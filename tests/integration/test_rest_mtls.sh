@@ -23,9 +23,6 @@ M="$MESHTRUST_BIN"
 T="$(mktemp -d)"; trap 'set +e; rest_kill; rm -rf "$T"' EXIT
 export MESHTRUST_DATA_DIR="$T/data" MESHTRUST_PASSPHRASE="mtls test"
 REST_BODY="$T/body"; REST_HDRS="$T/hdrs"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-FAILS=0
-bad() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
 client_certs() { "$M" --output json certs list | python3 -c 'import json,sys; print(sum(c["kind"] == "client" for c in json.load(sys.stdin)))'; }
 
 "$M" init >/dev/null

@@ -45,7 +45,6 @@ mkdir -p "$T/tmp"
 export TMPDIR="$T/tmp"   # kubectl cache dirs and the checkers' scratch dirs go away with $T
 export MESHTRUST_PASSPHRASE="rotation test"
 export MESHTRUST_DATA_DIR="$T/data"
-fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
 CLUSTERS=(c1 c2 c3)
 HAVE_KUBECTL=0

@@ -19,8 +19,13 @@
 #   healthy                         0 if the process is alive and GET /healthz answers 200
 #   cli_token ROLE NAME|CLUSTER     creates a token through the local CLI and prints it
 #   token_id TOKEN                  the id part of mtk_<id>_<secret>
+#   fail MSG                        prints FAIL: MSG and exits 1
+#   bad MSG                         prints FAIL: MSG and counts it in FAILS (the test exits non-zero at its end)
 REST_PID=""
 REST_EXIT=""
+FAILS=0
+fail() { echo "FAIL: $*" >&2; exit 1; }
+bad() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
 
 rest_start() {
   local data="$1" log="$2" i
